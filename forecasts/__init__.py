@@ -1,0 +1,30 @@
+"""Forecasts: forecast tracking and scoring. `create_app` is the Flask app factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+
+def template_folder() -> str:
+    """templates/ ships inside the package in a wheel and sits beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    return str(packaged if packaged.is_dir() else here.parent / "templates")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application; `config` overrides settings from the environment."""
+    from forecasts import config as settings
+    from forecasts import db, web
+
+    values = settings.load(config)
+    settings.require_secret_key(values)
+    app = Flask(__name__, instance_path=values["FORECASTS_INSTANCE_PATH"],
+                template_folder=template_folder(), static_folder="static")
+    app.config.update(values)
+    app.config["TESTING"] = values.get("TESTING", values["FORECASTS_ENV"] == "testing")
+    db.init_app(app)
+    web.init_app(app)
+    return app

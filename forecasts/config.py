@@ -1,0 +1,105 @@
+"""Settings: one table of (name, default, help), read from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask.sansio.scaffold import find_package
+
+from forecasts.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+def default_instance_path() -> Path:
+    """Flask's convention: <repo>/instance in a checkout, <prefix>/var/forecasts-instance when installed."""
+    prefix, package_path = find_package("forecasts")
+    if prefix is None:
+        return Path(package_path) / "instance"
+    return Path(prefix) / "var" / "forecasts-instance"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("FORECASTS_ENV", "production",
+            "`production`, `development` or `testing`. Outside production a missing "
+            "SECRET_KEY is replaced by a fixed development key and password hashing may be cheap."),
+    Setting("DATABASE_URL", None,
+            "SQLAlchemy URL of the database, e.g. `postgresql+psycopg://user@host/db`. "
+            "Default: SQLite file `forecasts.sqlite3` in the instance folder."),
+    Setting("FORECASTS_INSTANCE_PATH", None,
+            "Folder for the default SQLite database. Default: `instance/` in a checkout, "
+            "`<prefix>/var/forecasts-instance` when installed."),
+    Setting("SECRET_KEY", None,
+            "Signs session cookies and CSRF tokens. Required in production."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", 15000,
+            "How long a SQLite writer waits for the write lock before failing."),
+    Setting("PASSWORD_HASH_FAST", False,
+            "Use cheap argon2 parameters (tests only; refused in production)."),
+    Setting("SESSION_COOKIE_SECURE", False,
+            "Send the session cookie over HTTPS only. Turn on behind TLS."),
+    Setting("LEADERBOARD_BOOTSTRAP", 1000,
+            "Bootstrap resamples for leaderboard intervals."),
+    Setting("LEADERBOARD_SEED", 20260101,
+            "Seed of the leaderboard bootstrap, so intervals are reproducible."),
+)
+NAMES = {s.name for s in SETTINGS}
+ENVIRONMENTS = ("production", "development", "testing")
+DEV_SECRET_KEY = "development-only-not-secret"
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if raw is None or not isinstance(raw, str):
+        return raw
+    if isinstance(setting.default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{setting.name}: expected true or false, got {raw!r}")
+    if isinstance(setting.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.name}: expected a whole number, got {raw!r}") from None
+    return raw
+
+
+def load(overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings from defaults, then the environment, then `overrides`; validated."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = overrides.get(setting.name, environ.get(setting.name, setting.default))
+        values[setting.name] = _coerce(setting, raw)
+    env = values["FORECASTS_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"FORECASTS_ENV: expected one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    if env == "production" and values["PASSWORD_HASH_FAST"]:
+        raise ConfigError("PASSWORD_HASH_FAST: not allowed when FORECASTS_ENV is production")
+    instance = Path(values["FORECASTS_INSTANCE_PATH"] or default_instance_path())
+    values["FORECASTS_INSTANCE_PATH"] = str(instance)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{instance / 'forecasts.sqlite3'}"
+    # Keys Flask itself understands may ride along (TESTING, WTF_CSRF_ENABLED, ...).
+    for key, value in overrides.items():
+        values.setdefault(key, value)
+    return values
+
+
+def require_secret_key(values: dict[str, Any]) -> None:
+    """Fill the development key outside production; refuse to run production without one."""
+    if values.get("SECRET_KEY"):
+        return
+    if values["FORECASTS_ENV"] == "production":
+        raise ConfigError("SECRET_KEY is not set; it is required when FORECASTS_ENV is production "
+                          "(set FORECASTS_ENV=development for a local trial)")
+    values["SECRET_KEY"] = DEV_SECRET_KEY

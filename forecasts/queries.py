@@ -1,0 +1,100 @@
+"""Bulk reads with Core selects of plain columns: the fast path into numpy arrays."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy import BigInteger, Select, and_, select, type_coerce
+from sqlalchemy.orm import Session
+
+import scoring
+from forecasts.models import ANNULLED, Forecast, Question, Resolution
+
+
+def raw_time(column):
+    """A UtcMicros column as its stored integer, skipping datetime conversion."""
+    return type_coerce(column, BigInteger)
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """Engine arrays plus the database ids their indices stand for."""
+
+    question_id: np.ndarray  # int64[Q], ascending
+    questions: scoring.Questions
+    forecasts: scoring.Forecasts
+
+
+def _question_rows(session: Session, question_ids: Sequence[int] | None):
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    stmt: Select = (select(Question.id, raw_time(Question.open_at), raw_time(Question.close_at),
+                           Question.options_json, Question.ordered, Resolution.outcome,
+                           raw_time(Resolution.known_at))
+                    .outerjoin(Resolution, current).order_by(Question.id))
+    if question_ids is None:
+        stmt = stmt.where(Resolution.id.is_not(None), Resolution.outcome != ANNULLED)
+    else:
+        stmt = stmt.where(Question.id.in_(list(question_ids)))
+    return session.execute(stmt).all()
+
+
+def score_inputs(session: Session, question_ids: Sequence[int] | None = None) -> ScoreInputs:
+    """Arrays for `scoring.score_questions`: the given questions, or every resolved one.
+
+    Unresolved and annulled questions get outcome -1 (not scored).
+    """
+    rows = _question_rows(session, question_ids)
+    n = len(rows)
+    qid = np.fromiter((r[0] for r in rows), np.int64, n)
+    open_at = np.fromiter((r[1] for r in rows), np.int64, n)
+    close_at = np.fromiter((r[2] for r in rows), np.int64, n)
+    known = np.fromiter((close if r[6] is None else r[6] for r, close in zip(rows, close_at)),
+                        np.int64, n)
+    labels = [json.loads(r[3]) if r[3] else ["no", "yes"] for r in rows]
+    outcome = np.fromiter((-1 if r[5] is None or r[5] == ANNULLED else lab.index(r[5])
+                           for r, lab in zip(rows, labels)), np.int64, n)
+    questions = scoring.Questions(
+        open_at=open_at, close_at=close_at, end_at=np.minimum(close_at, known), outcome=outcome,
+        n_options=np.fromiter((len(lab) for lab in labels), np.int64, n),
+        ordered=np.fromiter((bool(r[4]) for r in rows), bool, n))
+    return ScoreInputs(qid, questions, _forecast_arrays(session, qid, questions, question_ids is None))
+
+
+def _forecast_arrays(session: Session, qid: np.ndarray, questions: scoring.Questions,
+                     every_resolved: bool) -> scoring.Forecasts:
+    stmt = select(Forecast.question_id, Forecast.user_id, raw_time(Forecast.at),
+                  Forecast.probability, Forecast.probabilities_json).order_by(Forecast.id)
+    if every_resolved:
+        stmt = stmt.join(Resolution, and_(Resolution.question_id == Forecast.question_id,
+                                          Resolution.superseded_at.is_(None),
+                                          Resolution.outcome != ANNULLED))
+    else:
+        stmt = stmt.where(Forecast.question_id.in_(qid.tolist()))
+    rows = session.execute(stmt).all()
+    n = len(rows)
+    question = np.searchsorted(qid, np.fromiter((r[0] for r in rows), np.int64, n))
+    user = np.fromiter((r[1] for r in rows), np.int64, n)
+    at = np.fromiter((r[2] for r in rows), np.int64, n)
+    p_yes = np.fromiter((np.nan if r[3] is None else r[3] for r in rows), np.float64, n)
+    vectors = [r[4] for r in rows if r[3] is None]
+    return _pack(question, user, at, p_yes, vectors, questions.n_options)
+
+
+def _pack(question: np.ndarray, user: np.ndarray, at: np.ndarray, p_yes: np.ndarray,
+          vectors: list[str], n_options: np.ndarray) -> scoring.Forecasts:
+    """The flat probability layout: binary rows as [1 - p, p], others as stored."""
+    k = n_options[question]
+    start = np.concatenate(([0], np.cumsum(k)[:-1])).astype(np.int64)
+    probs = np.empty(int(k.sum()), np.float64)
+    binary = ~np.isnan(p_yes)
+    probs[start[binary]] = 1.0 - p_yes[binary]
+    probs[start[binary] + 1] = p_yes[binary]
+    if vectors:
+        values = np.array(json.loads("[" + ",".join(v[1:-1] for v in vectors) + "]"), np.float64)
+        kk = k[~binary]
+        offsets = np.repeat(start[~binary], kk) + (np.arange(len(values)) -
+                                                   np.repeat(np.cumsum(kk) - kk, kk))
+        probs[offsets] = values
+    return scoring.Forecasts(question=question, user=user, at=at, probs=probs)

@@ -1,0 +1,158 @@
+"""The demo data set: US-Mexico security and trade questions, 40 synthetic forecasters.
+
+Deterministic: the same seed gives the same bundle. Forecasters differ in skill
+(noise), calibration (over- and under-confidence) and activity; their forecasts
+drift towards the outcome as its resolution date approaches.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forecasts import timeutil
+from forecasts.models import Question
+from forecasts.passwords import Passwords
+from forecasts.services.bundle import FORMAT, import_bundle
+from forecasts.services.users import create_user
+
+SEED = 20250301
+# Forecasts stop here so the demo looks the same whenever it is seeded.
+AS_OF = datetime(2026, 11, 25, tzinfo=timeutil.UTC)
+LOGIN, PASSWORD = "demo", "demo-password"
+NAMES = (
+    "ana_reyes", "bkowalski", "carmen.v", "dmitri", "elena_g", "fatima.h", "gabe", "hiro_t",
+    "ines", "jmorales", "kwame", "lucia.p", "marco_b", "nadia", "oscar.l", "priya",
+    "quentin", "rosa_m", "sam.k", "tomas", "uma", "victor_h", "wen.li", "ximena",
+    "yusuf", "zoe.c", "aleksandra", "bruno", "chiara", "diego_f", "emma.w", "felipe",
+    "grace.o", "hector", "isabel_r", "jonas", "keiko", "leo.m", "maya_s", "nico",
+)
+# (name, noise in logits, confidence multiplier): >1 is overconfident, <1 timid.
+PROFILES = (("sharp", 0.35, 1.0), ("calibrated", 0.7, 1.0), ("overconfident", 0.7, 1.9),
+            ("timid", 0.6, 0.55), ("noisy", 1.4, 1.15))
+RATIONALES = {
+    "security": ["Sheinbaum has ruled this out publicly; the constitutional bar is high.",
+                 "Unilateral action would cost Washington the intelligence cooperation it needs.",
+                 "Leaks and DEA statements suggest planning is further along than admitted.",
+                 "Base rate of such operations without consent is very low."],
+    "trade": ["Tariff threats have been used as leverage and then partly withdrawn.",
+              "USMCA exemptions cover most goods, which caps the effective rate.",
+              "The administration ties tariffs to fentanyl numbers; those are improving."],
+    "diplomacy": ["Mexico is diversifying partners; talks with Ottawa are active.",
+                  "Signing takes longer than announcing: I discount press statements.",
+                  "Regional initiatives are more likely than European ones."],
+    "fentanyl": ["Seizure reports have risen every quarter this year.",
+                 "Precursor supply shifts to other routes when one is squeezed.",
+                 "Overdose counts lag by months; the trend is down."],
+}
+
+
+def _load() -> dict[str, Any]:
+    text = resources.files("forecasts").joinpath("demo_data/questions.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _round_vector(p: np.ndarray) -> list[float]:
+    """Two decimals, each at least 0.01, summing to exactly 1 (largest takes the rest)."""
+    cents = np.maximum(np.round(p * 100).astype(int), 1)
+    cents[np.argmax(cents)] += 100 - cents.sum()
+    return [c / 100 for c in cents.tolist()]
+
+
+def _target(q: dict[str, Any]) -> np.ndarray:
+    """Where well-informed belief ends up: near the outcome, or at the latent probability."""
+    demo, options = q["demo"], q.get("options", ["no", "yes"])
+    if "outcome" in demo and demo["outcome"] != "annulled":
+        hit = np.array([o == demo["outcome"] for o in options], float)
+        return 0.9 * hit + 0.1 / len(options)
+    latent = demo.get("latent", 0.5)
+    if isinstance(latent, list):
+        return np.array(latent, float)
+    return np.array([1 - latent, latent]) if "outcome" not in demo else np.array([0.5, 0.5])
+
+
+def _forecasts_for(q: dict[str, Any], users: list[dict], rng: np.random.Generator) -> list[dict]:
+    opens = timeutil.parse(q["open_at"], where="open_at")
+    known = q["demo"].get("known_at")
+    end = min(timeutil.parse(q["close_at"], where="close_at"), AS_OF,
+              timeutil.parse(known, where="known_at") if known else AS_OF)
+    span = (end - opens).total_seconds()
+    if span <= 0:
+        return []
+    k = len(q.get("options", ["no", "yes"]))
+    prior = np.log(rng.dirichlet(np.full(k, 3.0)))
+    target = np.log(_target(q))
+    out = []
+    for u in users:
+        if rng.random() > u["activity"]:
+            continue
+        n = 1 + rng.poisson(u["updates"] * span / (120 * 86400))
+        offsets = np.sort(rng.random(n) ** 1.3) * span
+        for off in offsets:
+            phase = (off / span) ** 0.8
+            belief = (1 - phase) * prior + phase * target
+            belief = u["confidence"] * (belief + u["noise"] * rng.standard_normal(k))
+            p = np.exp(belief - belief.max())
+            p /= p.sum()
+            at = opens + timedelta(seconds=int(off) // 60 * 60)
+            entry = {"question": q["slug"], "user": u["name"], "at": timeutil.iso(at)}
+            if k == 2:
+                entry["probability"] = float(np.clip(np.round(p[1], 2), 0.01, 0.99))
+            else:
+                entry["probabilities"] = _round_vector(p)
+            if rng.random() < 0.25:
+                pool = RATIONALES[q["tags"][0]]
+                entry["rationale"] = pool[int(rng.integers(len(pool)))]
+            out.append(entry)
+    return out
+
+
+def _resolution(q: dict[str, Any]) -> dict[str, Any] | None:
+    demo = q["demo"]
+    if "outcome" not in demo:
+        return None
+    settled = timeutil.parse(demo.get("known_at") or q["close_at"], where="known_at")
+    doc = {"outcome": demo["outcome"], "note": demo.get("note", ""),
+           "source": demo.get("source", "import"),
+           "resolved_by": "rule" if demo.get("source") == "rule" else "admin",
+           "resolved_at": timeutil.iso(settled + timedelta(hours=6))}
+    if demo["outcome"] != "annulled":
+        doc["known_at"] = demo.get("known_at")
+    return doc
+
+
+def build_bundle(seed: int = SEED) -> dict[str, Any]:
+    """The demo data set as a bundle document."""
+    rng = np.random.default_rng(seed)
+    data = _load()
+    users = []
+    for i, name in enumerate(NAMES):
+        _, noise, confidence = PROFILES[i % len(PROFILES)]
+        users.append({"name": name, "noise": noise * rng.uniform(0.8, 1.2),
+                      "confidence": confidence * rng.uniform(0.9, 1.1),
+                      "activity": rng.uniform(0.3, 0.85), "updates": rng.uniform(0.5, 3.0)})
+    questions, forecasts = [], []
+    for q in data["questions"]:
+        questions.append({**{k: v for k, v in q.items() if k != "demo"}, "resolution": _resolution(q)})
+        forecasts.extend(_forecasts_for(q, users, rng))
+    forecasts.sort(key=lambda f: f["at"])
+    return {"format": FORMAT, "users": [{"username": u["name"]} for u in users],
+            "questions": questions, "forecasts": forecasts, "observations": data["observations"]}
+
+
+def seed(session: Session, *, passwords: Passwords | None = None) -> dict[str, int] | None:
+    """Import the demo bundle and a demo admin login into an empty database; None if not empty."""
+    if session.scalar(select(func.count()).select_from(Question)):
+        return None
+    counts = import_bundle(session, build_bundle(), actor="demo")
+    create_user(session, LOGIN, password=PASSWORD, role="admin", passwords=passwords)
+    return counts

@@ -1,0 +1,267 @@
+"""Questions: validating a definition, creating, finding and listing."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from forecasts import timeutil
+from forecasts.errors import Conflict, InvalidInput, NotFound
+from forecasts.models import ANNULLED, Forecast, Question, QuestionTag, Resolution
+from forecasts.rules import QuestionShape, find_cycle, references, validate_rule
+
+SLUG = re.compile(r"^[a-z0-9-]{3,80}$")
+TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+KINDS = ("binary", "multiple_choice")
+FIELDS = {"slug", "title", "description", "kind", "options", "ordered", "tags", "open_at",
+          "close_at", "rule", "resolution"}
+STATUSES = ("upcoming", "open", "closed", "resolved", "annulled")
+
+
+@dataclass
+class QuestionSpec:
+    """A validated question definition, before any rule check against other questions."""
+
+    slug: str
+    title: str
+    description: str
+    kind: str
+    options: list[str] | None
+    ordered: bool
+    tags: list[str]
+    open_at: datetime
+    close_at: datetime
+    rule: dict[str, Any] = field(default_factory=lambda: {"type": "manual"})
+
+    @property
+    def labels(self) -> list[str]:
+        """Option labels; binary questions are implicitly ["no", "yes"]."""
+        return self.options or ["no", "yes"]
+
+    @property
+    def shape(self) -> QuestionShape:
+        return shape_of(self.kind, self.options, self.ordered)
+
+
+def shape_of(kind: str, options: list[str] | None, ordered: bool) -> QuestionShape:
+    return QuestionShape(kind, tuple(options or ("no", "yes")), ordered)
+
+
+def question_shape(question: Question) -> QuestionShape:
+    return shape_of(question.kind, question.options, question.ordered)
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, *, limit: int, required: bool) -> str:
+    value = data.get(key, None if required else "")
+    if value is None and not required:
+        value = ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidInput("is required and must be text" if required else "must be text",
+                           where=f"{where}.{key}")
+    if len(value) > limit:
+        raise InvalidInput(f"is longer than {limit} characters", where=f"{where}.{key}")
+    return value.strip() if required else value
+
+
+def parse_question(data: object, *, where: str = "question") -> QuestionSpec:
+    """Check a question definition (SPEC section 3) field by field."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("must be a JSON object", where=where)
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", where=where)
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        raise InvalidInput(f"{slug!r} is not a slug (3-80 of a-z, 0-9 and '-')", where=f"{where}.slug")
+    where = f"{where} ({slug})"
+    title = _text(data, "title", where, limit=300, required=True)
+    description = _text(data, "description", where, limit=20000, required=False)
+    kind = data.get("kind", "binary")
+    if kind not in KINDS:
+        raise InvalidInput(f"{kind!r} is not a kind ({', '.join(KINDS)})", where=f"{where}.kind")
+    options = _options(data.get("options"), kind, f"{where}.options")
+    ordered = data.get("ordered", False)
+    if not isinstance(ordered, bool):
+        raise InvalidInput("must be true or false", where=f"{where}.ordered")
+    if ordered and kind != "multiple_choice":
+        raise InvalidInput("only multiple-choice questions can be ordered", where=f"{where}.ordered")
+    tags = _tags(data.get("tags", []), f"{where}.tags")
+    open_at = timeutil.parse(data.get("open_at"), where=f"{where}.open_at")
+    close_at = timeutil.parse(data.get("close_at"), where=f"{where}.close_at")
+    if not open_at < close_at:
+        raise InvalidInput("close_at must be after open_at", where=f"{where}.close_at")
+    spec = QuestionSpec(slug, title, description, kind, options, ordered, tags, open_at, close_at)
+    rule = data.get("rule")
+    spec.rule = {"type": "manual"} if rule is None else rule
+    return spec
+
+
+def _options(value: object, kind: str, where: str) -> list[str] | None:
+    if kind == "binary":
+        if value not in (None, ["no", "yes"]):
+            raise InvalidInput('binary questions have the implicit options ["no", "yes"]', where=where)
+        return None
+    if not isinstance(value, list) or not 2 <= len(value) <= 20:
+        raise InvalidInput("a multiple-choice question needs a list of 2 to 20 labels", where=where)
+    labels = []
+    for i, label in enumerate(value):
+        if not isinstance(label, str) or not label.strip() or len(label) > 200:
+            raise InvalidInput(f"{label!r} is not a label (1-200 characters of text)",
+                               where=f"{where}[{i}]")
+        if label.strip().lower() == ANNULLED:
+            raise InvalidInput(f"{label!r} is reserved for annulment", where=f"{where}[{i}]")
+        labels.append(label.strip())
+    if len({label.lower() for label in labels}) != len(labels):
+        raise InvalidInput("labels must be distinct", where=where)
+    return labels
+
+
+def _tags(value: object, where: str) -> list[str]:
+    if not isinstance(value, list):
+        raise InvalidInput("must be a list of tags", where=where)
+    tags = []
+    for i, tag in enumerate(value):
+        if not isinstance(tag, str) or not TAG.match(tag.strip().lower()):
+            raise InvalidInput(f"{tag!r} is not a tag (1-40 of a-z, 0-9 and '-')", where=f"{where}[{i}]")
+        tags.append(tag.strip().lower())
+    return list(dict.fromkeys(tags))
+
+
+def check_rules(specs: Iterable[QuestionSpec], session: Session, *, where: Callable[[QuestionSpec], str]) -> None:
+    """Validate each spec's rule against the others and the database; reject cycles."""
+    specs = list(specs)
+    pending = {s.slug: s.shape for s in specs}
+    stored: dict[str, QuestionShape | None] = {}
+
+    def lookup(slug: str) -> QuestionShape | None:
+        if slug in pending:
+            return pending[slug]
+        if slug not in stored:
+            q = find_question(session, slug)
+            stored[slug] = question_shape(q) if q else None
+        return stored[slug]
+
+    graph: dict[str, list[str]] = {}
+    for spec in specs:
+        spec.rule = validate_rule(spec.rule, spec.shape, lookup, slug=spec.slug,
+                                  where=f"{where(spec)}.rule")
+        graph[spec.slug] = references(spec.rule)
+    # Stored questions cannot point at new ones, so a cycle lies among the new ones.
+    cycle = find_cycle(graph)
+    if cycle:
+        bad = next(s for s in specs if s.slug == cycle[0])
+        raise InvalidInput(f"rules form a cycle: {' -> '.join(cycle)}", where=f"{where(bad)}.rule")
+
+
+def add_question(session: Session, spec: QuestionSpec) -> Question:
+    """Insert a validated spec (slug uniqueness checked here)."""
+    if find_question(session, spec.slug) is not None:
+        raise Conflict(f"a question with slug {spec.slug!r} already exists", where="slug")
+    question = Question(
+        slug=spec.slug, title=spec.title, description=spec.description, kind=spec.kind,
+        options_json=json.dumps(spec.options) if spec.options else None, ordered=spec.ordered,
+        open_at=spec.open_at, close_at=spec.close_at, rule_json=json.dumps(spec.rule),
+        tag_rows=[QuestionTag(tag=t, position=i) for i, t in enumerate(spec.tags)])
+    session.add(question)
+    session.flush()
+    return question
+
+
+def create_question(session: Session, data: object) -> Question:
+    """Validate a definition (including its rule) and add it."""
+    spec = parse_question(data)
+    if "resolution" in (data or {}):
+        raise InvalidInput("set a resolution with `forecasts resolve`, not at creation",
+                           where="question.resolution")
+    check_rules([spec], session, where=lambda s: f"question ({s.slug})")
+    return add_question(session, spec)
+
+
+def find_question(session: Session, slug: str) -> Question | None:
+    return session.scalars(select(Question).where(Question.slug == slug)).first()
+
+
+def get_question(session: Session, slug: str) -> Question:
+    question = find_question(session, slug)
+    if question is None:
+        raise NotFound(f"no question with slug {slug!r}", where="question")
+    return question
+
+
+def lock_question(session: Session, question: Question, *, write: bool = True) -> None:
+    """Serialise resolution against forecasting on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    already serialises writers); `write=False` takes a shared lock."""
+    session.execute(select(Question.id).where(Question.id == question.id)
+                    .with_for_update(read=not write))
+
+
+def current_resolution(session: Session, question: Question) -> Resolution | None:
+    return session.scalars(select(Resolution).where(
+        Resolution.question_id == question.id, Resolution.superseded_at.is_(None))).first()
+
+
+def question_status(question: Question, resolution: Resolution | None, now: datetime) -> str:
+    """upcoming, open, closed, resolved or annulled."""
+    if resolution is not None:
+        return "annulled" if resolution.annulled else "resolved"
+    if now < question.open_at:
+        return "upcoming"
+    return "open" if now < question.close_at else "closed"
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question with its current resolution and the number of its forecasters."""
+
+    question: Question
+    resolution: Resolution | None
+    forecasters: int
+    status: str
+
+
+SORTS = ("closing", "forecasters", "newest")
+
+
+def list_questions(session: Session, *, now: datetime, status: str | None = None,
+                   tag: str | None = None, search: str | None = None,
+                   sort: str = "closing") -> list[QuestionRow]:
+    """Questions filtered by status, tag and text, sorted as asked."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"{status!r} is not a status ({', '.join(STATUSES)})", where="status")
+    if sort not in SORTS:
+        raise InvalidInput(f"{sort!r} is not a sort order ({', '.join(SORTS)})", where="sort")
+    counts = (select(Forecast.question_id, func.count(func.distinct(Forecast.user_id)).label("n"))
+              .group_by(Forecast.question_id).subquery())
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    n = func.coalesce(counts.c.n, 0)
+    stmt = (select(Question, Resolution, n).outerjoin(Resolution, current)
+            .outerjoin(counts, counts.c.question_id == Question.id))
+    unsettled = Resolution.id.is_(None)
+    conditions = {
+        "resolved": and_(Resolution.id.is_not(None), Resolution.outcome != ANNULLED),
+        "annulled": Resolution.outcome == ANNULLED,
+        "upcoming": and_(unsettled, Question.open_at > now),
+        "open": and_(unsettled, Question.open_at <= now, Question.close_at > now),
+        "closed": and_(unsettled, Question.close_at <= now),
+    }
+    if status:
+        stmt = stmt.where(conditions[status])
+    if tag:
+        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
+                                          .where(QuestionTag.tag == tag.strip().lower())))
+    if search and search.strip():
+        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(func.lower(Question.title).like(pattern, escape="\\"),
+                              func.lower(Question.description).like(pattern, escape="\\"),
+                              Question.slug.like(pattern, escape="\\")))
+    order = {"closing": (Question.close_at, Question.id),
+             "forecasters": (n.desc(), Question.close_at, Question.id),
+             "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
+    rows = session.execute(stmt.order_by(*order)).all()
+    return [QuestionRow(q, r, int(count), question_status(q, r, now)) for q, r, count in rows]

@@ -1,0 +1,107 @@
+"""Resolving and annulling questions, with an audit log and rescoring in the same transaction."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecasts import timeutil
+from forecasts.errors import Conflict, InvalidInput
+from forecasts.models import ANNULLED, Question, Resolution
+from forecasts.services import scores
+from forecasts.services.questions import current_resolution, lock_question
+
+MAX_NOTE = 5000
+
+
+def parse_outcome(options: list[str], outcome: object, *, slug: str, where: str = "outcome") -> str:
+    """The canonical outcome label: yes/no for binary, an option label for multiple choice."""
+    if not isinstance(outcome, str) or not outcome.strip():
+        raise InvalidInput(f"{outcome!r} is not an outcome", where=where)
+    wanted = outcome.strip().lower()
+    if wanted == ANNULLED:
+        raise InvalidInput("use annul to annul a question", where=where)
+    for label in options:
+        if label.lower() == wanted:
+            return label
+    raise InvalidInput(f"{outcome!r} is not an outcome of {slug!r} "
+                       f"(one of: {', '.join(options)})", where=where)
+
+
+def effective_close(question: Question, resolution: Resolution) -> datetime:
+    """T1 = min(close_at, known_at)."""
+    if resolution.known_at is None:
+        return question.close_at
+    return min(question.close_at, resolution.known_at)
+
+
+def _note(note: object) -> str:
+    if note is None:
+        return ""
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise InvalidInput(f"must be text of at most {MAX_NOTE} characters", where="note")
+    return note
+
+
+def settle(session: Session, question: Question, outcome: str, *, known_at: datetime | None,
+           note: str, actor: str, source: str, force: bool, now: datetime,
+           evidence: dict[str, Any] | None = None, rescore: bool = True) -> Resolution:
+    """Record `outcome` (already canonical, or ANNULLED) as the current resolution.
+
+    A settled question changes only with `force`; the old row stays as audit history.
+    Scores follow in the same transaction unless `rescore` is False (the caller then
+    rescores a batch itself).
+    """
+    lock_question(session, question)
+    previous = current_resolution(session, question)
+    if previous is not None:
+        if not force:
+            state = "annulled" if previous.annulled else f"resolved as {previous.outcome!r}"
+            raise Conflict(f"question {question.slug!r} is already {state}; "
+                           "use --force to change it", where="question")
+        previous.superseded_at = now
+        session.flush()
+    resolution = Resolution(question_id=question.id, outcome=outcome, known_at=known_at,
+                            note=_note(note), actor=actor, source=source, created_at=now,
+                            evidence_json=json.dumps(evidence, sort_keys=True) if evidence else None)
+    session.add(resolution)
+    session.flush()
+    if rescore:
+        scores.rescore_questions(session, [question.id])
+    return resolution
+
+
+def resolve(session: Session, question: Question, outcome: object, *,
+            known_at: datetime | None = None, note: object = "", actor: str,
+            force: bool = False, now: datetime | None = None) -> Resolution:
+    """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier."""
+    now = now or timeutil.now()
+    label = parse_outcome(question.options, outcome, slug=question.slug)
+    if known_at is None:
+        known_at = now if now < question.close_at else None
+    else:
+        if known_at < question.open_at:
+            raise InvalidInput(f"{timeutil.iso(known_at)} is before the question opened "
+                               f"({timeutil.iso(question.open_at)})", where="known_at")
+        if known_at > now:
+            raise InvalidInput(f"{timeutil.iso(known_at)} is in the future", where="known_at")
+    return settle(session, question, label, known_at=known_at, note=_note(note), actor=actor,
+                  source="manual", force=force, now=now)
+
+
+def annul(session: Session, question: Question, reason: object, *, actor: str,
+          force: bool = False, now: datetime | None = None) -> Resolution:
+    """Annul a question: it is never scored. A reason is required."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a reason is required to annul a question", where="reason")
+    return settle(session, question, ANNULLED, known_at=None, note=reason.strip(), actor=actor,
+                  source="manual", force=force, now=now or timeutil.now())
+
+
+def history(session: Session, question: Question) -> list[Resolution]:
+    """Every resolution of the question, oldest first; the last unsuperseded one is current."""
+    return list(session.scalars(select(Resolution).where(Resolution.question_id == question.id)
+                                .order_by(Resolution.id)))
