@@ -40,8 +40,10 @@ def _question_rows(session: Session, question_ids: Sequence[int] | None):
     return session.execute(stmt).all()
 
 
-def score_inputs(session: Session, question_ids: Sequence[int] | None = None) -> ScoreInputs:
-    """Arrays for `scoring.score_questions`: the given questions, or every resolved one.
+def score_inputs(session: Session, question_ids: Sequence[int] | None = None, *,
+                 user_id: int | None = None) -> ScoreInputs:
+    """Arrays for `scoring.score_questions`: the given questions, or every resolved one;
+    only one user's forecasts when `user_id` is given.
 
     Unresolved and annulled questions get outcome -1 (not scored).
     """
@@ -59,13 +61,19 @@ def score_inputs(session: Session, question_ids: Sequence[int] | None = None) ->
         open_at=open_at, close_at=close_at, end_at=np.minimum(close_at, known), outcome=outcome,
         n_options=np.fromiter((len(lab) for lab in labels), np.int64, n),
         ordered=np.fromiter((bool(r[4]) for r in rows), bool, n))
-    return ScoreInputs(qid, questions, _forecast_arrays(session, qid, questions, question_ids is None))
+    forecasts = forecast_arrays(session, qid, questions.n_options, user_id=user_id,
+                                every_resolved=question_ids is None)
+    return ScoreInputs(qid, questions, forecasts)
 
 
-def _forecast_arrays(session: Session, qid: np.ndarray, questions: scoring.Questions,
-                     every_resolved: bool) -> scoring.Forecasts:
+def forecast_arrays(session: Session, qid: np.ndarray, n_options: np.ndarray, *,
+                    user_id: int | None = None, every_resolved: bool = False) -> scoring.Forecasts:
+    """Forecasts on the questions `qid` (ascending ids; `n_options` aligned) in record order,
+    with `question` as an index into `qid`."""
     stmt = select(Forecast.question_id, Forecast.user_id, raw_time(Forecast.at),
                   Forecast.probability, Forecast.probabilities_json).order_by(Forecast.id)
+    if user_id is not None:
+        stmt = stmt.where(Forecast.user_id == user_id)
     if every_resolved:
         stmt = stmt.join(Resolution, and_(Resolution.question_id == Forecast.question_id,
                                           Resolution.superseded_at.is_(None),
@@ -79,7 +87,7 @@ def _forecast_arrays(session: Session, qid: np.ndarray, questions: scoring.Quest
     at = np.fromiter((r[2] for r in rows), np.int64, n)
     p_yes = np.fromiter((np.nan if r[3] is None else r[3] for r in rows), np.float64, n)
     vectors = [r[4] for r in rows if r[3] is None]
-    return _pack(question, user, at, p_yes, vectors, questions.n_options)
+    return _pack(question, user, at, p_yes, vectors, n_options)
 
 
 def _pack(question: np.ndarray, user: np.ndarray, at: np.ndarray, p_yes: np.ndarray,

@@ -1,15 +1,16 @@
 """Scores: computed by the engine from database arrays, persisted with each resolution."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts.models import CrowdScore, QuestionScore
+from forecasts.models import CrowdScore, Question, QuestionScore, User
 from forecasts.queries import score_inputs
+from forecasts.services.questions import current_resolution
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:
@@ -53,3 +54,34 @@ def rescore_questions(session: Session, question_ids: Sequence[int] | None = Non
                                    _nullable(result.crowd_rps[crowd]))])
     session.flush()
     return len(rows)
+
+
+def question_scores(session: Session, question: Question) -> dict[str, Any] | None:
+    """SPEC section 8's `scores` document; None while the question is unsettled."""
+    resolution = current_resolution(session, question)
+    if resolution is None:
+        return None
+    users: dict[str, dict[str, float]] = {}
+    rows = session.execute(
+        select(User.username, QuestionScore.brier, QuestionScore.log, QuestionScore.rps,
+               QuestionScore.peer, QuestionScore.coverage)
+        .join(User, User.id == QuestionScore.user_id)
+        .where(QuestionScore.question_id == question.id).order_by(User.username)).all()
+    for name, brier, log, rps, peer, coverage in rows:
+        users[name] = {"brier": brier, "log": log, "peer": peer, "coverage": coverage}
+        if question.ordered:
+            users[name]["rps"] = rps
+    crowd = session.get(CrowdScore, question.id)
+    return {"question": question.slug, "outcome": resolution.outcome, "users": users,
+            "crowd": {"brier": crowd.brier, "log": crowd.log} if crowd else None}
+
+
+def user_scores(session: Session, user: User) -> list[dict[str, Any]]:
+    """A user's stored scores, one row per scored question, latest resolution first."""
+    rows = session.execute(
+        select(Question.slug, Question.title, QuestionScore.brier, QuestionScore.log,
+               QuestionScore.rps, QuestionScore.peer, QuestionScore.coverage)
+        .join(Question, Question.id == QuestionScore.question_id)
+        .where(QuestionScore.user_id == user.id).order_by(Question.close_at.desc())).all()
+    keys = ("question", "title", "brier", "log", "rps", "peer", "coverage")
+    return [dict(zip(keys, row)) for row in rows]

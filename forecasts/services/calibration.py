@@ -1,0 +1,65 @@
+"""Calibration of a user or of the crowd over resolved binary questions (SPEC section 6)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+import scoring
+from forecasts.models import ANNULLED, Question, Resolution
+from forecasts.queries import score_inputs
+from forecasts.services.users import get_user
+
+CROWD = "crowd"
+N_BINS = 10
+
+
+def _resolved_binary_ids(session: Session) -> list[int]:
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    return list(session.scalars(select(Question.id).join(Resolution, current).where(
+        Question.kind == "binary", Resolution.outcome != ANNULLED).order_by(Question.id)))
+
+
+def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
+    """(question index, p_yes, outcome, weight) of each standing forecast, each question
+    weighing 1 in all, for a user or for the crowd."""
+    ids = _resolved_binary_ids(session)
+    user_id = None if username == CROWD else get_user(session, username).id
+    inputs = score_inputs(session, ids, user_id=user_id)
+    result = scoring.score_questions(inputs.questions, inputs.forecasts)
+    outcome = inputs.questions.outcome
+    if username == CROWD:
+        q = result.crowd_points_question
+        return q, result.crowd_points_p_yes, outcome[q], result.crowd_points_weight
+    scored = result.forecast_weight > 0
+    q = inputs.forecasts.question[scored]
+    p_yes = inputs.forecasts.probs[1::2][scored]  # binary only: [no, yes] pairs
+    return q, p_yes, outcome[q], result.forecast_weight[scored]
+
+
+def calibration(session: Session, username: str) -> dict[str, Any]:
+    """Ten display bins with Jeffreys intervals, and the exact Murphy decomposition."""
+    q, p_yes, outcome, weight = _points(session, username)
+    n_questions = int(len(np.unique(q)))
+    edges = np.linspace(0.0, 1.0, N_BINS + 1)
+    if len(p_yes) == 0:
+        bins = [{"low_edge": float(edges[i]), "high_edge": float(edges[i + 1]), "weight": 0.0,
+                 "count": 0, "mean_forecast": None, "observed": None, "low": None, "high": None}
+                for i in range(N_BINS)]
+        return {"user": username, "questions": 0, "bins": bins, "murphy": None}
+    cal = scoring.calibration(p_yes, outcome.astype(np.float64), weight, n_bins=N_BINS)
+    murphy = scoring.murphy_decomposition(p_yes, outcome.astype(np.float64), weight)
+
+    def num(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
+    bins = [{"low_edge": float(edges[i]), "high_edge": float(edges[i + 1]),
+             "weight": float(cal.weight[i]), "count": int(cal.count[i]),
+             "mean_forecast": num(cal.mean_forecast[i]), "observed": num(cal.observed[i]),
+             "low": num(cal.low[i]), "high": num(cal.high[i])} for i in range(N_BINS)]
+    return {"user": username, "questions": n_questions, "bins": bins,
+            "murphy": {"brier": float(murphy.brier), "reliability": float(murphy.reliability),
+                       "resolution": float(murphy.resolution),
+                       "uncertainty": float(murphy.uncertainty)}}

@@ -1,0 +1,119 @@
+"""Leaderboards (SPEC section 6) from the persisted per-question scores."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, case, select
+from sqlalchemy.orm import Session
+
+import scoring
+from forecasts.errors import InvalidInput
+from forecasts.models import CrowdScore, Question, QuestionScore, QuestionTag, Resolution, User
+
+METRICS = ("brier", "log", "peer", "peer_total")
+COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "coverage",
+           "interval_low", "interval_high")
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 20260101
+
+
+def _question_filter(tag: str | None, resolved_from: datetime | None,
+                     resolved_to: datetime | None):
+    """Ids of scored questions passing the filters, as a subquery."""
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    effective_close = case((and_(Resolution.known_at.is_not(None),
+                                 Resolution.known_at < Question.close_at), Resolution.known_at),
+                           else_=Question.close_at)
+    stmt = select(Question.id).join(Resolution, current)
+    if tag:
+        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
+                                          .where(QuestionTag.tag == tag.strip().lower())))
+    if resolved_from is not None:
+        stmt = stmt.where(effective_close >= resolved_from)
+    if resolved_to is not None:
+        stmt = stmt.where(effective_close < resolved_to)
+    return stmt
+
+
+def _columns(rows: list, n: int) -> list[np.ndarray]:
+    return [np.fromiter((r[i] for r in rows), np.int64 if i == 0 else np.float64, len(rows))
+            for i in range(n)]
+
+
+def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = None,
+                resolved_from: datetime | None = None, resolved_to: datetime | None = None,
+                min_questions: int = 1, with_crowd: bool = False,
+                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
+    """Ranked rows {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
+    "coverage", "interval"}; the crowd's row, if asked for, comes last with rank None."""
+    if metric not in METRICS:
+        raise InvalidInput(f"{metric!r} is not a metric ({', '.join(METRICS)})", where="metric")
+    if isinstance(min_questions, bool) or not isinstance(min_questions, int) or min_questions < 1:
+        raise InvalidInput(f"{min_questions!r} is not a whole number of at least 1",
+                           where="min_questions")
+    chosen = _question_filter(tag, resolved_from, resolved_to)
+    rows = session.execute(
+        select(QuestionScore.user_id, QuestionScore.brier, QuestionScore.log, QuestionScore.peer,
+               QuestionScore.coverage).where(QuestionScore.question_id.in_(chosen))).all()
+    user, brier, log, peer, coverage = _columns(rows, 5)
+    board = scoring.leaderboard(user, {"brier": brier, "log": log, "peer": peer, "coverage": coverage},
+                                metric=metric, min_questions=min_questions, n_boot=n_boot, seed=seed)
+    names = {uid: name for uid, name in session.execute(
+        select(User.id, User.username).where(User.id.in_(board.user.tolist())))}
+    out = [{"rank": int(board.rank[i]), "user": names[int(board.user[i])],
+            "questions": int(board.questions[i]), "brier": float(board.brier[i]),
+            "log": float(board.log[i]), "peer": float(board.peer[i]),
+            "peer_total": float(board.peer_total[i]), "coverage": float(board.coverage[i]),
+            "interval": [float(board.interval_low[i]), float(board.interval_high[i])]}
+           for i in range(len(board.user))]
+    out.sort(key=lambda r: (r["rank"], r["user"].lower()))
+    if with_crowd:
+        crowd = _crowd_row(session, chosen, metric, n_boot, seed)
+        if crowd:
+            out.append(crowd)
+    return out
+
+
+def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) -> dict | None:
+    rows = session.execute(select(CrowdScore.brier, CrowdScore.log)
+                           .where(CrowdScore.question_id.in_(chosen))).all()
+    if not rows:
+        return None
+    brier, log = (np.array(c, np.float64) for c in zip(*rows))
+    interval = [None, None]
+    if metric in ("brier", "log"):
+        zeros = np.zeros(len(rows))
+        board = scoring.leaderboard(np.zeros(len(rows), np.int64),
+                                    {"brier": brier, "log": log, "peer": zeros, "coverage": zeros + 1},
+                                    metric=metric, n_boot=n_boot, seed=seed)
+        interval = [float(board.interval_low[0]), float(board.interval_high[0])]
+    return {"rank": None, "user": "crowd", "questions": len(rows), "brier": float(brier.mean()),
+            "log": float(log.mean()), "peer": None, "peer_total": None, "coverage": None,
+            "interval": interval}
+
+
+def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the interval as two columns, for tables and CSV."""
+    return [{**{k: v for k, v in r.items() if k != "interval"},
+             "interval_low": r["interval"][0], "interval_high": r["interval"][1]} for r in rows]
+
+
+def _safe_cell(value: Any) -> Any:
+    # A spreadsheet runs cells starting with these as formulas (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def leaderboard_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV of leaderboard rows, with formula-like text cells neutralised."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in flat_rows(rows):
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    return out.getvalue()

@@ -1,0 +1,131 @@
+"""Scores and leaderboards through the CLI reproduce the hand-checked reference bundles,
+and stay in step with every resolution change."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.builders import bundle, question_data
+
+TOL = 1e-9
+
+
+def load(runner, tmp_path, doc) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(doc))
+    result = runner("import", path)
+    assert result.exit_code == 0, result.stderr
+
+
+def json_out(runner, *args):
+    result = runner(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def close(a, b) -> bool:
+    return a == pytest.approx(b, abs=TOL, rel=TOL)
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_reference_bundles_through_cli(runner, tmp_path, reference, case):
+    data = reference["bundles"][case]
+    load(runner, tmp_path, data["bundle"])
+    for slug, expected in data["expected"]["scores"].items():
+        got = json_out(runner, "scores", slug)
+        assert got["question"] == slug
+        assert set(got["users"]) == set(expected["users"])
+        for user, values in expected["users"].items():
+            for key, value in values.items():
+                assert close(got["users"][user][key], value), (slug, user, key)
+        for key, value in expected["crowd"].items():
+            assert close(got["crowd"][key], value), (slug, "crowd", key)
+    rows = json_out(runner, "leaderboard", "--metric", "brier")
+    expected_rows = data["expected"]["leaderboard_brier"]
+    assert [r["user"] for r in rows] == [r["user"] for r in expected_rows]
+    for got, want in zip(rows, expected_rows):
+        assert set(got) == {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
+                            "coverage", "interval"}
+        for key, value in want.items():
+            assert got[key] == value if isinstance(value, (int, str)) else close(got[key], value)
+        low, high = got["interval"]
+        assert low <= got["brier"] + TOL and got["brier"] <= high + TOL
+
+
+def test_leaderboard_is_reproducible_and_filters(runner, tmp_path, reference):
+    load(runner, tmp_path, reference["bundles"][1]["bundle"])
+    first = json_out(runner, "leaderboard", "--metric", "peer", "--with-crowd")
+    assert first == json_out(runner, "leaderboard", "--metric", "peer", "--with-crowd")
+    assert first[-1]["user"] == "crowd" and first[-1]["rank"] is None
+    assert [r["rank"] for r in first[:-1]] == [1, 2]
+    trade = json_out(runner, "leaderboard", "--tag", "trade")
+    assert {r["questions"] for r in trade} == {1}
+    assert json_out(runner, "leaderboard", "--min-questions", "3") == []
+    # tariff-bracket-2026 ends at its known_at, 2 March; goalkeeper-leak closes on 1 March.
+    later = json_out(runner, "leaderboard", "--from", "2026-03-01T12:00:00Z")
+    earlier = json_out(runner, "leaderboard", "--to", "2026-03-01T12:00:00Z")
+    assert {r["questions"] for r in later} == {r["questions"] for r in earlier} == {1}
+    assert json_out(runner, "leaderboard", "--from", "2026-03-03") == []
+    csv_text = runner("leaderboard", "--format", "csv").stdout.splitlines()
+    assert csv_text[0].startswith("rank,user,questions,brier")
+    assert len(csv_text) == 3
+
+
+def test_force_reresolution_changes_scores_and_leaderboard(runner, tmp_path, reference):
+    load(runner, tmp_path, reference["bundles"][0]["bundle"])
+    before = json_out(runner, "leaderboard")
+    result = runner("resolve", "strike-before-2026-01-11", "no", "--force")
+    assert result.exit_code == 0, result.stderr
+    after = json_out(runner, "leaderboard")
+    assert [r["user"] for r in after] == ["bob", "alice", "carol"]
+    assert [r["user"] for r in before] == ["carol", "alice", "bob"]
+    scores = json_out(runner, "scores", "strike-before-2026-01-11")
+    assert scores["outcome"] == "no"
+    assert close(scores["users"]["bob"]["brier"], 2 * 0.3 ** 2)
+    runner("annul", "strike-before-2026-01-11", "--reason", "void", "--force")
+    assert json_out(runner, "leaderboard") == []
+    assert json_out(runner, "scores", "strike-before-2026-01-11")["users"] == {}
+
+
+def test_failed_rescore_keeps_previous_scores(runner, tmp_path, reference, monkeypatch):
+    load(runner, tmp_path, reference["bundles"][0]["bundle"])
+    before = json_out(runner, "leaderboard")
+    import scoring
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(scoring, "score_questions", broken)
+    with pytest.raises(RuntimeError):
+        runner("rescore")
+    monkeypatch.undo()
+    assert json_out(runner, "leaderboard") == before
+
+
+def test_scores_of_unresolved_question_is_an_error(runner, tmp_path):
+    load(runner, tmp_path, bundle())
+    result = runner("scores", "strike-2027")
+    assert result.exit_code != 0 and "not resolved" in result.stderr
+
+
+def test_calibration_outputs_and_plot(runner, tmp_path, reference):
+    load(runner, tmp_path, reference["bundles"][0]["bundle"])
+    doc = json_out(runner, "calibration", "alice")
+    assert doc["questions"] == 1
+    by_bin = {round(b["low_edge"], 1): b for b in doc["bins"] if b["count"]}
+    assert set(by_bin) == {0.6, 0.9}
+    assert close(by_bin[0.6]["weight"], 0.4) and close(by_bin[0.9]["weight"], 0.6)
+    m = doc["murphy"]
+    assert close(m["reliability"] - m["resolution"] + m["uncertainty"], m["brier"])
+    assert close(m["brier"], 0.4 * 0.16 + 0.6 * 0.01)
+    crowd = json_out(runner, "calibration", "crowd")
+    assert crowd["questions"] == 1
+    assert close(sum(b["weight"] for b in crowd["bins"]), 1.0)
+    for ext in ("svg", "png"):
+        path = tmp_path / f"cal.{ext}"
+        assert runner("calibration", "alice", "--plot", path).exit_code == 0
+        assert path.stat().st_size > 1000
+    bad = runner("calibration", "alice", "--plot", tmp_path / "cal.pdf")
+    assert bad.exit_code != 0 and ".svg or .png" in bad.stderr
+    assert runner("calibration", "nobody").exit_code != 0
