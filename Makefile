@@ -30,6 +30,7 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_db.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

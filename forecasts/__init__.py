@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported inside create_app so that the CLI starts fast.
+    from flask import Flask
 
 
 def template_folder() -> str:
@@ -16,6 +17,8 @@ def template_folder() -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web application; `config` overrides settings from the environment."""
+    from flask import Flask
+
     from forecasts import config as settings
     from forecasts import db, web
 

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask.sansio.scaffold import find_package
-
+import sys
 from forecasts.errors import ConfigError
 
 
@@ -19,11 +18,12 @@ class Setting:
 
 
 def default_instance_path() -> Path:
-    """Flask's convention: <repo>/instance in a checkout, <prefix>/var/forecasts-instance when installed."""
-    prefix, package_path = find_package("forecasts")
-    if prefix is None:
-        return Path(package_path) / "instance"
-    return Path(prefix) / "var" / "forecasts-instance"
+    """Flask's convention: <repo>/instance in a checkout, <prefix>/var/forecasts-instance
+    when installed into site-packages."""
+    package_root = Path(__file__).resolve().parent.parent
+    if "site-packages" in package_root.parts or "dist-packages" in package_root.parts:
+        return Path(sys.prefix) / "var" / "forecasts-instance"
+    return package_root / "instance"
 
 
 SETTINGS: tuple[Setting, ...] = (

@@ -24,6 +24,7 @@ def test_migrations_match_models(database):
 
 
 def test_schema_is_current_and_upgrade_is_a_no_op(database):
+    assert migrate.HEAD == migrate.head_revision(database)
     assert migrate.is_current(database)
     migrate.upgrade(database)
     assert migrate.is_current(database)

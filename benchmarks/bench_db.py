@@ -1,0 +1,161 @@
+"""Database benchmark: rescoring all forecasts and answering the leaderboard.
+
+Builds a synthetic database (default: 1,000,000 forecasts over 10,000 questions by
+1,000 users, on a temporary SQLite file), then times, each as the median of
+several runs:
+- `rescore`: rescoring every resolved question from the database, in one transaction;
+- `leaderboard`: the leaderboard service for metric brier with the crowd row;
+- `leaderboard_cli`: `forecasts leaderboard --format json` as a fresh process;
+and, as baselines in the same process, a plain fetch of the forecast rows and of the
+score rows. Prints one JSON line. Run: python benchmarks/bench_db.py [--forecasts N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from forecasts import migrate  # noqa: E402
+from forecasts.db import Database  # noqa: E402
+from forecasts.services import leaderboard, scores  # noqa: E402
+
+DAY = 86_400_000_000  # microseconds
+T0 = 1_767_225_600_000_000  # 2026-01-01
+
+
+def build(db: Database, n_forecasts: int, n_questions: int, n_users: int, seed: int) -> None:
+    """Insert users, questions, resolutions and forecasts with raw executemany."""
+    rng = np.random.default_rng(seed)
+    k = np.where(rng.random(n_questions) < 0.7, 2, rng.integers(3, 7, n_questions))
+    open_at = T0 + rng.integers(0, 300, n_questions) * DAY
+    close_at = open_at + rng.integers(30, 400, n_questions) * DAY
+    q = rng.integers(0, n_questions, n_forecasts)
+    u = rng.integers(0, n_users, n_forecasts)
+    at = open_at[q] + (rng.random(n_forecasts) * (close_at[q] - open_at[q])).astype(np.int64)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, username, role, session_epoch, created_at) VALUES (?, ?, ?, 0, ?)"
+            if db.is_sqlite else
+            "INSERT INTO users (id, username, role, session_epoch, created_at) VALUES (%s, %s, %s, 0, %s)",
+            [(i + 1, f"user{i}", "forecaster", T0) for i in range(n_users)])
+        ph = "?" if db.is_sqlite else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO questions (id, slug, title, description, kind, options_json, ordered, "
+            f"open_at, close_at, rule_json, created_at) VALUES ({', '.join([ph] * 11)})",
+            [(i + 1, f"q-{i}", f"Question {i}", "", "binary" if k[i] == 2 else "multiple_choice",
+              None if k[i] == 2 else json.dumps([f"option {j}" for j in range(k[i])]),
+              bool(k[i] > 3), int(open_at[i]), int(close_at[i]), '{"type": "manual"}', T0)
+             for i in range(n_questions)])
+        resolved = rng.random(n_questions) < 0.9
+        outcome_index = (rng.random(n_questions) * k).astype(int)
+        conn.exec_driver_sql(
+            f"INSERT INTO resolutions (question_id, outcome, known_at, note, actor, source, "
+            f"created_at) VALUES ({', '.join([ph] * 7)})",
+            [(int(i) + 1, ("yes" if outcome_index[i] else "no") if k[i] == 2 else f"option {outcome_index[i]}",
+              None, "", "bench", "manual", int(close_at[i]))
+             for i in np.flatnonzero(resolved)])
+        rows = []
+        for start in range(0, n_forecasts, 200_000):
+            stop = min(start + 200_000, n_forecasts)
+            rows.clear()
+            for i in range(start, stop):
+                kk = k[q[i]]
+                if kk == 2:
+                    rows.append((int(q[i]) + 1, int(u[i]) + 1, int(at[i]),
+                                 round(float(rng.uniform(0.01, 0.99)), 3), None, T0))
+                else:
+                    p = rng.dirichlet(np.ones(kk))
+                    p = np.clip(p, 0.001, None)
+                    rows.append((int(q[i]) + 1, int(u[i]) + 1, int(at[i]), None,
+                                 json.dumps((p / p.sum()).tolist()), T0))
+            conn.exec_driver_sql(
+                f"INSERT INTO forecasts (question_id, user_id, at, probability, probabilities_json, "
+                f"created_at) VALUES ({', '.join([ph] * 6)})", rows)
+
+
+def timed(func, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forecasts", type=int, default=1_000_000)
+    parser.add_argument("--questions", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", help="Default: a temporary SQLite file.")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
+    db = Database(url)
+    if not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(db)
+    start = time.perf_counter()
+    build(db, args.forecasts, args.questions, args.users, seed=1)
+    build_seconds = time.perf_counter() - start
+
+    def rescore() -> None:
+        with db.transaction() as session:
+            scores.rescore_questions(session, None)
+
+    def fetch_forecasts() -> None:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT question_id, user_id, at, probability, probabilities_json "
+                                 "FROM forecasts ORDER BY id").fetchall()
+
+    def board() -> None:
+        with db.session() as session:
+            leaderboard.leaderboard(session, metric="brier", with_crowd=True)
+
+    def fetch_scores() -> None:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT user_id, brier, log, peer, coverage "
+                                 "FROM question_scores").fetchall()
+
+    def board_cli() -> None:
+        subprocess.run([sys.executable, "-m", "cli", "leaderboard", "--format", "json"],
+                       cwd=ROOT, check=True, capture_output=True,
+                       env={**os.environ, "DATABASE_URL": url})
+
+    rescore_s = timed(rescore, args.runs)
+    fetch_s = timed(fetch_forecasts, args.runs)
+    board_s = timed(board, max(args.runs, 5))
+    scores_fetch_s = timed(fetch_scores, max(args.runs, 5))
+    cli_s = timed(board_cli, args.runs)
+    with db.engine.connect() as conn:
+        score_rows = conn.exec_driver_sql("SELECT count(*) FROM question_scores").scalar()
+    print(json.dumps({
+        "database": db.engine.dialect.name, "forecasts": args.forecasts,
+        "questions": args.questions, "users": args.users, "score_rows": score_rows,
+        "build_seconds": round(build_seconds, 2),
+        "rescore_seconds": round(rescore_s, 3), "fetch_forecasts_seconds": round(fetch_s, 3),
+        "rescore_to_fetch_ratio": round(rescore_s / fetch_s, 2),
+        "leaderboard_seconds": round(board_s, 3), "fetch_scores_seconds": round(scores_fetch_s, 3),
+        "leaderboard_to_fetch_ratio": round(board_s / scores_fetch_s, 2),
+        "leaderboard_cli_seconds": round(cli_s, 3),
+    }))
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()
