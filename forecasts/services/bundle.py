@@ -101,11 +101,12 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
         session.execute(insert(Observation), [{**o, "recorded_by": actor} for o in observations])
     now = timeutil.now()
     for slug, chain in checked_resolutions.items():
-        for k, res in enumerate(chain):
-            session.add(Resolution(question_id=questions[slug].id, actor=res.pop("resolved_by") or actor,
-                                   created_at=res.pop("resolved_at") or now,
-                                   superseded_at=None if k == len(chain) - 1 else (
-                                       chain[k + 1]["resolved_at"] or now), **res))
+        # Each earlier resolution was superseded when the next one was made.
+        made = [res["resolved_at"] or now for res in chain]
+        for res, created, superseded in zip(chain, made, made[1:] + [None]):
+            columns = {k: v for k, v in res.items() if k not in ("resolved_by", "resolved_at")}
+            session.add(Resolution(question_id=questions[slug].id, actor=res["resolved_by"] or actor,
+                                   created_at=created, superseded_at=superseded, **columns))
     session.flush()
     scores.rescore_questions(session, [questions[s].id for s in checked_resolutions])
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),

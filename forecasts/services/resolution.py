@@ -47,7 +47,7 @@ def _note(note: object) -> str:
 
 
 def settle(session: Session, question: Question, outcome: str, *, known_at: datetime | None,
-           note: str, actor: str, source: str, force: bool, now: datetime,
+           note: object, actor: str, source: str, force: bool, now: datetime,
            evidence: dict[str, Any] | None = None, rescore: bool = True) -> Resolution:
     """Record `outcome` (already canonical, or ANNULLED) as the current resolution.
 
@@ -88,7 +88,7 @@ def resolve(session: Session, question: Question, outcome: object, *,
                                f"({timeutil.iso(question.open_at)})", where="known_at")
         if known_at > now:
             raise InvalidInput(f"{timeutil.iso(known_at)} is in the future", where="known_at")
-    return settle(session, question, label, known_at=known_at, note=_note(note), actor=actor,
+    return settle(session, question, label, known_at=known_at, note=note, actor=actor,
                   source="manual", force=force, now=now)
 
 
