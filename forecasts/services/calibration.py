@@ -49,8 +49,8 @@ def calibration(session: Session, username: str) -> dict[str, Any]:
                  "count": 0, "mean_forecast": None, "observed": None, "low": None, "high": None}
                 for i in range(N_BINS)]
         return {"user": username, "questions": 0, "bins": bins, "murphy": None}
-    cal = scoring.calibration(p_yes, outcome.astype(np.float64), weight, n_bins=N_BINS)
-    murphy = scoring.murphy_decomposition(p_yes, outcome.astype(np.float64), weight)
+    cal = scoring.calibration(p_yes, outcome, weight, n_bins=N_BINS)
+    murphy = scoring.murphy_decomposition(p_yes, outcome, weight)
 
     def num(x: float) -> float | None:
         return None if np.isnan(x) else float(x)
@@ -58,7 +58,7 @@ def calibration(session: Session, username: str) -> dict[str, Any]:
     bins = [{"low_edge": float(edges[i]), "high_edge": float(edges[i + 1]),
              "weight": float(cal.weight[i]), "count": int(cal.count[i]),
              "mean_forecast": num(cal.mean_forecast[i]), "observed": num(cal.observed[i]),
-             "low": num(cal.low[i]), "high": num(cal.high[i])} for i in range(N_BINS)]
+             "low": num(cal.interval_low[i]), "high": num(cal.interval_high[i])} for i in range(N_BINS)]
     return {"user": username, "questions": n_questions, "bins": bins,
             "murphy": {"brier": float(murphy.brier), "reliability": float(murphy.reliability),
                        "resolution": float(murphy.resolution),

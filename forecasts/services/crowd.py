@@ -37,6 +37,7 @@ def current_crowds(session: Session, question_ids: Sequence[int]
     qid = np.array([i for i in ids if i in labels], np.int64)
     n_options = np.array([len(json.loads(labels[i])) if labels[i] else 2 for i in qid.tolist()],
                          np.int64)
-    crowd, n = scoring.current_crowd(n_options, forecast_arrays(session, qid, n_options))
+    current = scoring.current_crowd(n_options, forecast_arrays(session, qid, n_options))
+    crowd, n = current.probs, current.n_forecasters
     return {q: (None if n[i] == 0 else crowd[i, :n_options[i]].tolist(), int(n[i]))
             for i, q in enumerate(qid.tolist())}

@@ -1,0 +1,32 @@
+"""Forecasts scoring engine: numpy/scipy arrays in, arrays out.
+
+Imports only numpy, scipy and the standard library (SPEC section 2).
+"""
+
+from .calibration import Calibration, Murphy, calibration, murphy_decomposition
+from .crowd import CurrentCrowd, crowd_series, current_crowd
+from .data import Forecasts, Questions
+from .engine import QuestionScores, score_questions
+from .leaderboard import Leaderboard, leaderboard
+from .peer import peer_instant
+from .rules import brier_score, log_score, rps_score
+
+__all__ = [
+    "Calibration",
+    "CurrentCrowd",
+    "Forecasts",
+    "Leaderboard",
+    "Murphy",
+    "QuestionScores",
+    "Questions",
+    "brier_score",
+    "calibration",
+    "crowd_series",
+    "current_crowd",
+    "leaderboard",
+    "log_score",
+    "murphy_decomposition",
+    "peer_instant",
+    "rps_score",
+    "score_questions",
+]

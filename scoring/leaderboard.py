@@ -1,0 +1,199 @@
+"""Leaderboard: per-user means over scored questions, ranks and bootstrap
+intervals (SPEC section 6).
+
+Ranks are competition ranks (1, 2, 2, 4). Two values are *equal* when they
+agree after rounding to 40 significant bits (a relative difference below
+about 1e-12, i.e. 12 significant decimal digits), so that sums taken in a
+different order do not split a tie. Ties are listed by user id.
+
+Bootstrap. The interval is a percentile bootstrap of the ranked metric (the
+mean; for peer_total, n times the mean, i.e. the sum over n questions) over
+the user's questions. Resampling n questions with replacement gives question
+j a multinomial count; we use the Poisson bootstrap instead (Hanley and
+MacGibbon 2006; Chamandy et al. 2012): each question gets an independent
+Poisson(1) weight per replicate and the replicate statistic is the weighted
+mean sum(w x)/sum(w). It is the large-n limit of multinomial resampling and
+agrees with it closely from a handful of questions on, and its weights do not
+depend on n, so every user can share one (questions x replicates) weight
+matrix: users are grouped by question count into classes within a factor
+sqrt(2), and each class's replicate sums are one dense matrix product
+(values padded with zeros) @ (weights). The cost is n_boot x P multiply-adds
+in BLAS rather than n_boot x P random draws and gathers, about 0.1 s for
+P = 3M rows at n_boot = 1000. The weights come in 256 x 256 tiles seeded by
+(seed, row tile, column tile), so a user's interval depends only on the seed,
+n_boot, level and the user's own values in their row order. Replicates whose
+weights are all zero (probability e^-n) are dropped. n_boot = 1000 keeps the
+Monte Carlo error of the 5% and 95% quantiles near 0.7 percentile points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from ._kernels import (competition_ranks, concat_ranges, dense_codes, round_bits,
+                       stable_group_order)
+
+_METRICS = {"brier": 1.0, "log": 1.0, "peer": -1.0, "peer_total": -1.0}
+_TILE = 256
+_W_CELLS = 1 << 22      # weight-matrix cells held at once
+_STAT_CELLS = 1 << 18   # replicate statistics (users x replicates) per chunk
+
+
+@dataclass(frozen=True, eq=False)
+class Leaderboard:
+    """One row per user with at least ``min_questions`` rows, by (rank, user)."""
+
+    user: np.ndarray           # int64
+    questions: np.ndarray      # int64
+    brier: np.ndarray          # float64 means over the user's questions
+    log: np.ndarray
+    peer: np.ndarray
+    peer_total: np.ndarray     # sum of peer
+    coverage: np.ndarray       # mean
+    rank: np.ndarray           # int64 competition rank by the chosen metric
+    interval_low: np.ndarray   # bootstrap interval of the ranked metric
+    interval_high: np.ndarray
+
+
+def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9, seed=0):
+    """Rank users by a metric with bootstrap intervals (SPEC section 6).
+
+    ``values`` maps "brier", "log", "peer", "coverage" to float arrays aligned
+    with ``user`` (one entry per scored (question, user) row). brier and log
+    rank ascending, peer and peer_total descending; the interval is the
+    seeded percentile (Poisson) bootstrap of the metric over questions.
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric: must be one of {sorted(_METRICS)}, got {metric!r}")
+    user = v.int_array("user", user)
+    v.in_range("user", user, 0, np.iinfo(np.int64).max, "must be >= 0")
+    cols = {}
+    for name in ("brier", "log", "peer", "coverage"):
+        if name not in values:
+            raise ValueError(f"values: missing {name!r}")
+        cols[name] = v.float_array(f"values[{name!r}]", values[name])
+        v.same_length(f"values[{name!r}]", cols[name], user.size, "user")
+    min_questions = v.positive_int("min_questions", min_questions)
+    n_boot = v.positive_int("n_boot", n_boot)
+    level = v.unit_interval("level", level)
+    seed = v.positive_int("seed", seed, minimum=0)
+
+    code, ids = dense_codes(user)
+    counts = np.bincount(code, minlength=ids.size)
+    means = {k: np.bincount(code, weights=c, minlength=ids.size) / np.maximum(counts, 1)
+             for k, c in cols.items()}
+    keep = counts >= min_questions
+    kept = np.flatnonzero(keep)
+    n = counts[kept]
+    table = {k: m[kept] for k, m in means.items()}
+    table["peer_total"] = table["peer"] * n
+    ranked = table[metric]
+
+    remap = np.full(ids.size, -1, dtype=np.int64)
+    remap[kept] = np.arange(kept.size)
+    rows = np.flatnonzero(keep[code])
+    x = cols["peer" if metric == "peer_total" else metric][rows]
+    quantiles = ((1.0 - level) / 2.0, (1.0 + level) / 2.0)
+    low, high = _bootstrap_intervals(remap[code[rows]], x, n, n_boot, seed, quantiles)
+    if metric == "peer_total":
+        low, high = low * n, high * n
+
+    key = _METRICS[metric] * round_bits(ranked)
+    order = np.lexsort((ids[kept], key))
+    return Leaderboard(
+        user=ids[kept][order], questions=n[order],
+        brier=table["brier"][order], log=table["log"][order],
+        peer=table["peer"][order], peer_total=table["peer_total"][order],
+        coverage=table["coverage"][order], rank=competition_ranks(key[order]),
+        interval_low=low[order], interval_high=high[order])
+
+
+def replicate_weights(seed, n_rows, col_lo, col_hi):
+    """Poisson(1) bootstrap weights W[:n_rows, col_lo:col_hi] of the fixed
+    tiled matrix for ``seed`` (tiles of 256 x 256, each its own stream)."""
+    t_lo, t_hi = col_lo // _TILE, -(-col_hi // _TILE)
+    n_tiles = -(-n_rows // _TILE)
+    block = np.empty((n_tiles * _TILE, (t_hi - t_lo) * _TILE))
+    for i in range(n_tiles):          # tiles of random numbers, not users
+        for j in range(t_lo, t_hi):
+            rng = np.random.default_rng([seed, i, j])
+            block[i * _TILE:(i + 1) * _TILE, (j - t_lo) * _TILE:(j - t_lo + 1) * _TILE] = \
+                rng.poisson(1.0, (_TILE, _TILE))
+    lo = col_lo - t_lo * _TILE
+    return block[:n_rows, lo:lo + col_hi - col_lo]
+
+
+def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
+    """Percentile intervals of each user's Poisson-bootstrap mean.
+
+    Users are grouped into classes of question counts within a factor
+    sqrt(2); each class's replicate sums are (values, zero-padded) @ weights,
+    done in chunks of users (and of replicates when the weight matrix would
+    be large) so that every temporary stays small.
+    """
+    users = n.size
+    low, high = np.full(users, np.nan), np.full(users, np.nan)
+    if users == 0:
+        return low, high
+    order = stable_group_order(owner)
+    x = x[order]
+    first = np.cumsum(n) - n
+    n_max = int(n.max())
+    step = n_boot if n_max * n_boot <= _W_CELLS else max(
+        _TILE, _W_CELLS // n_max // _TILE * _TILE)
+    whole = step >= n_boot
+    stats = None if whole else np.empty((users, n_boot))
+    cls = np.ceil(2.0 * np.log2(n)).astype(np.int64)
+    by_class = np.argsort(cls, kind="stable")
+    bounds = np.flatnonzero(np.diff(cls[by_class], prepend=-1, append=-1))
+    for c_lo in range(0, n_boot, step):            # replicate chunks
+        c_hi = min(n_boot, c_lo + step)
+        weights = replicate_weights(seed, n_max, c_lo, c_hi)
+        cum_w = np.cumsum(weights, axis=0)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):  # question-count classes
+            members = by_class[lo:hi]
+            width = int(n[members].max())
+            chunk = max(1, _STAT_CELLS // max(width, c_hi - c_lo))
+            for u_lo in range(0, members.size, chunk):  # chunks of users
+                who = members[u_lo:u_lo + chunk]
+                padded = np.zeros((who.size, width))
+                slot = concat_ranges(np.zeros(who.size, np.int64), n[who])
+                padded[np.repeat(np.arange(who.size), n[who]), slot] = \
+                    x[concat_ranges(first[who], n[who])]
+                totals = cum_w[n[who] - 1]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    means = (padded @ weights[:width]) / np.where(totals > 0, totals, np.nan)
+                if whole:
+                    low[who], high[who] = _percentiles(means, quantiles)
+                else:
+                    stats[who, c_lo:c_hi] = means
+    if not whole:
+        low, high = _percentiles(stats, quantiles)
+    return low, high
+
+
+def _percentiles(stats, quantiles):
+    """Row-wise linear-interpolated quantiles ignoring NaN (numpy's default method)."""
+    rows, b = stats.shape
+    valid = b - np.isnan(stats).sum(axis=1)
+    full = valid == b
+    ordered = np.empty_like(stats)
+    if full.any():
+        h = np.array(quantiles) * (b - 1)
+        below = np.floor(h).astype(np.int64)
+        kth = np.unique(np.minimum(np.concatenate((below, below + 1)), b - 1))
+        ordered[full] = np.partition(stats[full], kth, axis=1)
+    if (~full).any():
+        ordered[~full] = np.sort(stats[~full], axis=1)  # NaN sorts last
+    r = np.arange(rows)
+    top = np.maximum(valid, 1) - 1
+    out = []
+    for q in quantiles:
+        h = q * top
+        lo = np.floor(h).astype(np.int64)
+        a, c = ordered[r, lo], ordered[r, np.minimum(lo + 1, top)]
+        out.append(a + (h - lo) * (c - a))
+    return out
