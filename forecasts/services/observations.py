@@ -1,11 +1,13 @@
 """Observations: recorded values of named series, the evidence for threshold and bins rules."""
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
@@ -66,3 +68,48 @@ def series_observations(session: Session, series: str) -> list[Observation]:
     """A series' observations in time order."""
     return list(session.scalars(select(Observation).where(Observation.series == series)
                                 .order_by(Observation.at, Observation.id)))
+
+
+CSV_COLUMNS = ("series", "at", "value", "source")
+
+
+def import_csv(session: Session, text: str, *, actor: str = "cli") -> tuple[int, int]:
+    """Add observations from CSV (series,at,value[,source]): every row or none.
+
+    Rows identical (series, time, value) to one already recorded are skipped, so importing
+    the same file twice adds nothing. Returns (added, skipped).
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in CSV_COLUMNS[:3] if c not in header]
+    if missing:
+        raise InvalidInput(f"missing column(s): {', '.join(missing)} "
+                           f"(expected {','.join(CSV_COLUMNS)})", where="header")
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"unknown column(s): {', '.join(unknown)} "
+                           f"(expected {','.join(CSV_COLUMNS)})", where="header")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        if None in row:
+            raise InvalidInput("has more fields than the header", where=f"line {line}")
+        entry = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+        rows.append(check_observation(entry, where=f"line {line}"))
+    if not rows:
+        raise InvalidInput("no observation rows", where="file")
+    known = _recorded(session, {r["series"] for r in rows})
+    fresh = []
+    for values in rows:
+        key = (values["series"], values["at"], values["value"])
+        if key not in known:
+            known.add(key)
+            fresh.append({**values, "recorded_by": actor})
+    if fresh:
+        session.execute(insert(Observation), fresh)
+    return len(fresh), len(rows) - len(fresh)
+
+
+def _recorded(session: Session, series: set[str]) -> set[tuple[str, datetime, float]]:
+    rows = session.execute(select(Observation.series, Observation.at, Observation.value)
+                           .where(Observation.series.in_(sorted(series))))
+    return {(s, at, value) for s, at, value in rows}

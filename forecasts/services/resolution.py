@@ -76,7 +76,7 @@ def settle(session: Session, question: Question, outcome: str, *, known_at: date
 
 def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
-            force: bool = False, now: datetime | None = None) -> Resolution:
+            force: bool = False, now: datetime | None = None, rescore: bool = True) -> Resolution:
     """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier."""
     now = now or timeutil.now()
     label = parse_outcome(question.options, outcome, slug=question.slug)
@@ -89,16 +89,30 @@ def resolve(session: Session, question: Question, outcome: object, *,
         if known_at > now:
             raise InvalidInput(f"{timeutil.iso(known_at)} is in the future", where="known_at")
     return settle(session, question, label, known_at=known_at, note=note, actor=actor,
-                  source="manual", force=force, now=now)
+                  source="manual", force=force, now=now, rescore=rescore)
 
 
 def annul(session: Session, question: Question, reason: object, *, actor: str,
-          force: bool = False, now: datetime | None = None) -> Resolution:
+          force: bool = False, now: datetime | None = None, rescore: bool = True) -> Resolution:
     """Annul a question: it is never scored. A reason is required."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required to annul a question", where="reason")
     return settle(session, question, ANNULLED, known_at=None, note=reason.strip(), actor=actor,
-                  source="manual", force=force, now=now or timeutil.now())
+                  source="manual", force=force, now=now or timeutil.now(), rescore=rescore)
+
+
+def reopen(session: Session, question: Question, *, now: datetime) -> Resolution | None:
+    """Supersede the current resolution without a successor: the question is unsettled again.
+
+    Used when a correction leaves a dependent question's rule undecided; the superseded
+    row stays in the audit log. Returns it (None if the question was not settled).
+    """
+    lock_question(session, question)
+    previous = current_resolution(session, question)
+    if previous is not None:
+        previous.superseded_at = now
+        session.flush()
+    return previous
 
 
 def history(session: Session, question: Question) -> list[Resolution]:
