@@ -20,7 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from forecasts import config as settings
-    from forecasts import db, web
+    from forecasts import api, db, web
+    from forecasts.web import login, security
 
     values = settings.load(config)
     settings.require_secret_key(values)
@@ -29,5 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(values)
     app.config["TESTING"] = values.get("TESTING", values["FORECASTS_ENV"] == "testing")
     db.init_app(app)
+    # App-wide, so they cover every blueprint: CSRF on forms, login sessions, headers.
+    security.init_app(app)
+    login.init_app(app)
     web.init_app(app)
+    api.init_app(app)
     return app

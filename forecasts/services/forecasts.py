@@ -5,8 +5,8 @@ import json
 import math
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
@@ -24,7 +24,10 @@ MAX_RATIONALE = 10_000
 def _probability(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f"{value!r} is not a number", where=where)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidInput("is not a finite number", where=where) from None
     if not math.isfinite(value):
         raise InvalidInput(f"{value!r} is not a finite number", where=where)
     if not P_MIN <= value <= P_MAX:
@@ -77,7 +80,18 @@ def check_rationale(value: object, *, where: str = "rationale") -> str | None:
         raise InvalidInput("must be text", where=where)
     if len(value) > MAX_RATIONALE:
         raise InvalidInput(f"is longer than {MAX_RATIONALE} characters", where=where)
+    # PostgreSQL text can hold neither NUL nor a lone surrogate (JSON can carry both).
+    if "\x00" in value or not _encodable(value):
+        raise InvalidInput("contains a NUL or an unpaired surrogate character", where=where)
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_window(open_at: datetime, close_at: datetime, at: datetime, *, where: str = "at") -> None:
@@ -124,3 +138,19 @@ def user_forecasts(session: Session, question: Question, user: User) -> list[For
     return list(session.scalars(select(Forecast).where(
         Forecast.question_id == question.id, Forecast.user_id == user.id)
         .order_by(Forecast.at, Forecast.id)))
+
+
+def forecasts_by_user(session: Session, user: User, *, question: Question | None = None,
+                      limit: int, offset: int = 0,
+                      before: tuple[datetime, int] | None = None) -> list[Forecast]:
+    """A page of the user's forecasts, newest first (equal times: the later-recorded first);
+    `before` = (at, id) of the previous page's last row continues after it."""
+    stmt = (select(Forecast).options(joinedload(Forecast.question))
+            .where(Forecast.user_id == user.id)
+            .order_by(Forecast.at.desc(), Forecast.id.desc()))
+    if question is not None:
+        stmt = stmt.where(Forecast.question_id == question.id)
+    if before is not None:
+        at, forecast_id = before
+        stmt = stmt.where(or_(Forecast.at < at, and_(Forecast.at == at, Forecast.id < forecast_id)))
+    return list(session.scalars(stmt.limit(limit).offset(offset or None)))

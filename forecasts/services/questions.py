@@ -229,8 +229,10 @@ SORTS = ("closing", "forecasters", "newest")
 
 def list_questions(session: Session, *, now: datetime, status: str | None = None,
                    tag: str | None = None, search: str | None = None,
-                   sort: str = "closing") -> list[QuestionRow]:
-    """Questions filtered by status, tag and text, sorted as asked."""
+                   sort: str = "closing", limit: int | None = None,
+                   offset: int = 0) -> list[QuestionRow]:
+    """Questions filtered by status, tag and text, sorted as asked; `limit` and
+    `offset` select one page."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"{status!r} is not a status ({', '.join(STATUSES)})", where="status")
     if sort not in SORTS:
@@ -263,5 +265,5 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
     order = {"closing": (Question.close_at, Question.id),
              "forecasters": (n.desc(), Question.close_at, Question.id),
              "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
-    rows = session.execute(stmt.order_by(*order)).all()
+    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
     return [QuestionRow(q, r, int(count), question_status(q, r, now)) for q, r, count in rows]

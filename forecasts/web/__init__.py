@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from forecasts import timeutil
-
 
 def init_app(app: Flask) -> None:
-    from forecasts.web import questions
+    """Register the page blueprints, the error pages and the template filters."""
+    from forecasts.web import auth, errors, format, leaderboard, questions, tokens, users
 
-    app.register_blueprint(questions.bp)
-    app.jinja_env.filters["iso"] = timeutil.iso
-    app.jinja_env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else ""
+    for module in (questions, auth, leaderboard, users, tokens, errors):
+        app.register_blueprint(module.bp)
+    format.init_app(app)

@@ -1,0 +1,66 @@
+"""Questions: list, detail and scores."""
+from __future__ import annotations
+
+from flask import Response, jsonify
+from sqlalchemy.orm import Session
+
+from forecasts import timeutil
+from forecasts.api import paging, params
+from forecasts.api.blueprint import bp
+from forecasts.api.render import question_detail_json, question_json
+from forecasts.db import get_session
+from forecasts.errors import Conflict, NotFound
+from forecasts.models import Question
+from forecasts.services import crowd, questions, scores
+
+LIST_PARAMS = ("status", "tag", "q", "sort", *paging.PARAMS)
+
+
+def find(session: Session, slug: str) -> Question:
+    """The question with this slug; 404 for an unknown or malformed slug."""
+    if not questions.SLUG.match(slug):
+        raise NotFound(f"no question with slug {slug[:100]!r}", where="question")
+    return questions.get_question(session, slug)
+
+
+@bp.get("/questions", merge_slashes=False)
+def question_list() -> Response:
+    """A page of questions, filtered and sorted, each with its crowd."""
+    args = params.query(*LIST_PARAMS)
+    page = paging.page_request(args, "questions")
+    session = get_session()
+    rows = questions.list_questions(
+        session, now=timeutil.now(), status=params.text(args, "status"),
+        tag=params.text(args, "tag"), search=params.text(args, "q"),
+        sort=params.text(args, "sort") or "closing", limit=page.limit + 1, offset=page.offset)
+    more, rows = len(rows) > page.limit, rows[:page.limit]
+    crowds = crowd.current_crowds(session, [row.question.id for row in rows])
+    items = [question_json(row.question, row.resolution, row.status,
+                           (crowds[row.question.id][0], row.forecasters)) for row in rows]
+    next_cursor = paging.encode_cursor("questions", offset=page.offset + page.limit) \
+        if more else None
+    return jsonify(paging.page(items, page.limit, next_cursor))
+
+
+@bp.get("/questions/<slug>", merge_slashes=False)
+def question(slug: str) -> Response:
+    """One question with its description, rule and crowd."""
+    params.query()
+    session = get_session()
+    found = find(session, slug)
+    resolution = questions.current_resolution(session, found)
+    status = questions.question_status(found, resolution, timeutil.now())
+    current = crowd.current_crowds(session, [found.id])[found.id]
+    return jsonify(question_detail_json(found, resolution, status, current))
+
+
+@bp.get("/questions/<slug>/scores", merge_slashes=False)
+def question_scores(slug: str) -> Response:
+    """The `forecasts scores SLUG --format json` document; 409 while unsettled."""
+    params.query()
+    session = get_session()
+    doc = scores.question_scores(session, find(session, slug))
+    if doc is None:
+        raise Conflict(f"question {slug!r} is not resolved yet; scores come with its "
+                       "resolution", where="question")
+    return jsonify(doc)

@@ -1,0 +1,130 @@
+"""JSON Schemas (OpenAPI 3.1 components) of the API's requests and responses."""
+from __future__ import annotations
+
+from typing import Any
+
+from forecasts.services.forecasts import MAX_RATIONALE, P_MAX, P_MIN
+from forecasts.services.questions import SORTS, STATUSES
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def closed(properties: dict[str, Schema], *, optional: tuple[str, ...] = (),
+           description: str | None = None) -> Schema:
+    """An object with exactly these properties (all required unless `optional`)."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "required": [k for k in properties if k not in optional],
+                      "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+TIME = {"type": "string", "format": "date-time",
+        "description": "ISO 8601 in UTC, e.g. 2026-03-01T12:00:00Z"}
+NUMBER = {"type": "number"}
+PROBABILITY = {"type": "number", "minimum": P_MIN, "maximum": P_MAX}
+PROBABILITIES = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}
+
+QUESTION = {
+    "slug": {"type": "string", "pattern": "^[a-z0-9-]{3,80}$"},
+    "title": {"type": "string"},
+    "kind": {"type": "string", "enum": ["binary", "multiple_choice"]},
+    "options": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 20,
+                "description": 'Option labels; binary questions have ["no", "yes"].'},
+    "ordered": {"type": "boolean"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "open_at": TIME,
+    "close_at": TIME,
+    "status": {"type": "string", "enum": list(STATUSES)},
+    "forecasters": {"type": "integer", "minimum": 0},
+    "crowd": {**nullable(PROBABILITIES),
+              "description": "The current crowd forecast, one probability per option "
+                             "(binary: median of p(yes); multiple choice: mean vector); "
+                             "null before the first forecast."},
+    "resolution": nullable(ref("Resolution")),
+    "url": {"type": "string", "format": "uri", "description": "This question in the API."},
+    "html_url": {"type": "string", "format": "uri", "description": "Its web page."},
+}
+DETAIL = {
+    **QUESTION,
+    "description": {"type": "string", "description": "Resolution criteria in words."},
+    "rule": {"type": "object", "required": ["type"],
+             "properties": {"type": {"type": "string"}},
+             "description": "The resolution rule as stored (SPEC section 4)."},
+    "rule_text": {"type": "string", "description": "The rule in plain words."},
+}
+USER_SCORES = {"brier": NUMBER, "log": NUMBER,
+               "rps": {**NUMBER, "description": "Only for ordered questions."},
+               "peer": NUMBER, "coverage": NUMBER}
+ROW = {
+    "rank": {"type": ["integer", "null"], "minimum": 1,
+             "description": "Equal values share a rank; null for the crowd."},
+    "user": {"type": "string", "description": '"crowd" for the crowd row.'},
+    "questions": {"type": "integer", "minimum": 1},
+    "brier": NUMBER, "log": NUMBER,
+    "peer": nullable(NUMBER), "peer_total": nullable(NUMBER), "coverage": nullable(NUMBER),
+    "interval": {"type": "array", "items": nullable(NUMBER), "minItems": 2, "maxItems": 2,
+                 "description": "90% bootstrap interval of the ranked metric."},
+}
+
+
+def page_of(item: str) -> Schema:
+    return closed({"items": {"type": "array", "items": ref(item)},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                   "next_cursor": {"type": ["string", "null"],
+                                   "description": "Pass as `cursor` for the next page; "
+                                                  "null on the last page."}})
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": closed({"error": closed({
+        "code": {"type": "string", "examples": ["invalid_input", "not_found", "conflict"]},
+        "message": {"type": "string", "description": "What was wrong and where."},
+        "where": {"type": "string", "description": "The field or parameter at fault."},
+    }, optional=("where",))}),
+    "Resolution": closed({"outcome": {"type": "string",
+                                      "description": 'yes/no, an option label, or "annulled".'},
+                          "known_at": nullable(TIME)}),
+    "Question": closed(QUESTION),
+    "QuestionDetail": closed(DETAIL, optional=("rule_text",)),
+    "QuestionPage": page_of("Question"),
+    "ForecastInput": {
+        **closed({"probability": {**PROBABILITY, "description": "Binary: the probability of yes."},
+                  "probabilities": {**PROBABILITIES, "description":
+                                    "Multiple choice: one probability per option, each in "
+                                    f"[{P_MIN}, {P_MAX}], summing to 1 within 1e-6."},
+                  "rationale": {"type": ["string", "null"], "maxLength": MAX_RATIONALE}},
+                 optional=("probability", "probabilities", "rationale")),
+        "oneOf": [{"required": ["probability"]}, {"required": ["probabilities"]}],
+    },
+    "Forecast": closed({
+        "id": {"type": "integer"},
+        "question": {"type": "string", "description": "The question's slug."},
+        "user": {"type": "string"},
+        "at": TIME,
+        "probability": {"type": ["number", "null"], "description": "Binary: p(yes); else null."},
+        "probabilities": {**PROBABILITIES, "description": "One per option (binary: [no, yes])."},
+        "rationale": {"type": ["string", "null"]},
+    }),
+    "ForecastPage": page_of("Forecast"),
+    "LeaderboardRow": closed(ROW),
+    "Leaderboard": {"type": "array", "items": ref("LeaderboardRow")},
+    "UserScores": closed(USER_SCORES, optional=("rps",)),
+    "Scores": closed({
+        "question": {"type": "string"},
+        "outcome": {"type": "string"},
+        "users": {"type": "object", "additionalProperties": ref("UserScores"),
+                  "description": "Time-averaged scores by username."},
+        "crowd": nullable(closed({"brier": NUMBER, "log": NUMBER})),
+    }),
+}
+SORT_VALUES = list(SORTS)

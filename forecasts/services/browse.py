@@ -1,0 +1,74 @@
+"""Read-only lookups for pages: tags in use, a question's rationales, a user's forecasts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from forecasts.models import Forecast, Question, QuestionTag, Resolution, User
+
+
+def tags_in_use(session: Session) -> list[str]:
+    """Every tag of some question, alphabetically."""
+    return list(session.scalars(select(QuestionTag.tag).distinct().order_by(QuestionTag.tag)))
+
+
+def question_rationales(session: Session, question: Question, *, exclude: User | None = None,
+                        limit: int = 100) -> list[Forecast]:
+    """Forecasts on the question that carry a rationale, newest first, with their authors."""
+    stmt = (select(Forecast).options(joinedload(Forecast.user))
+            .where(Forecast.question_id == question.id, Forecast.rationale.is_not(None))
+            .order_by(Forecast.at.desc(), Forecast.id.desc()).limit(limit))
+    if exclude is not None:
+        stmt = stmt.where(Forecast.user_id != exclude.id)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class QuestionEntry:
+    """A question a user forecast: their latest forecast, how many they made, the outcome."""
+
+    question: Question
+    latest: Forecast
+    count: int
+    outcome: str | None
+
+
+def user_questions(session: Session, user: User) -> list[QuestionEntry]:
+    """The questions the user forecast, most recently forecast first."""
+    per_question = (select(Forecast.question_id, func.max(Forecast.at).label("at"),
+                           func.count(Forecast.id).label("n"))
+                    .where(Forecast.user_id == user.id).group_by(Forecast.question_id).subquery())
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    rows = session.execute(
+        select(Forecast, Question, per_question.c.n, Resolution.outcome)
+        .join(per_question, and_(per_question.c.question_id == Forecast.question_id,
+                                 per_question.c.at == Forecast.at))
+        .join(Question, Question.id == Forecast.question_id)
+        .outerjoin(Resolution, current)
+        .where(Forecast.user_id == user.id)
+        .order_by(Forecast.at.desc(), Forecast.id.desc())).all()
+    entries: dict[int, QuestionEntry] = {}
+    for forecast, question, n, outcome in rows:
+        # Two forecasts at the same instant: the later-recorded one (listed first) stands.
+        entries.setdefault(question.id, QuestionEntry(question, forecast, int(n), outcome))
+    return list(entries.values())
+
+
+def count_user_forecasts(session: Session, user: User) -> tuple[int, int]:
+    """(forecasts, distinct questions) the user has made."""
+    n, questions = session.execute(
+        select(func.count(Forecast.id), func.count(func.distinct(Forecast.question_id)))
+        .where(Forecast.user_id == user.id)).one()
+    return int(n), int(questions)
+
+
+def user_directory(session: Session) -> list[tuple[User, int]]:
+    """Every user with the number of their forecasts, by username."""
+    counts = (select(Forecast.user_id, func.count(Forecast.id).label("n"))
+              .group_by(Forecast.user_id).subquery())
+    rows = session.execute(select(User, func.coalesce(counts.c.n, 0))
+                           .outerjoin(counts, counts.c.user_id == User.id)
+                           .order_by(func.lower(User.username))).all()
+    return [(user, int(n)) for user, n in rows]
