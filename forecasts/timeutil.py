@@ -29,9 +29,9 @@ def parse(value: object, *, where: str) -> datetime:
     text = value.strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:  # e.g. month 13, or past year 9999 in UTC
         raise InvalidInput(f"{value!r} is not a valid timestamp ({exc})", where=where) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_optional(value: object, *, where: str) -> datetime | None:

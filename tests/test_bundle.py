@@ -103,6 +103,13 @@ BAD_ROWS = [
     ("bad username", lambda d: d["forecasts"][0].update(user="bad name"),
      "forecasts[0] (strike-2027, 'bad name').user", "not a valid username"),
     ("wrong format", lambda d: d.update(format="other/2"), "format", "forecasts-bundle/1"),
+    ("timestamp past year 9999 in UTC", lambda d: d["questions"][0].update(
+        close_at="9999-12-31T23:59:59-23:59"),
+     "questions[0] (strike-2027).close_at", "not a valid timestamp"),
+    ("NUL in a title", lambda d: d["questions"][0].update(title="Strike\x00"),
+     "questions[0] (strike-2027).title", "NUL"),
+    ("lone surrogate in a rationale", lambda d: d["forecasts"][0].update(rationale="\ud800"),
+     "forecasts[0] (strike-2027, 'alice').rationale", "surrogate"),
 ]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
+from forecasts.services.text import check_storable
 from forecasts.models import Forecast, Question, User
 from forecasts.services.questions import current_resolution, lock_question
 
@@ -80,18 +81,7 @@ def check_rationale(value: object, *, where: str = "rationale") -> str | None:
         raise InvalidInput("must be text", where=where)
     if len(value) > MAX_RATIONALE:
         raise InvalidInput(f"is longer than {MAX_RATIONALE} characters", where=where)
-    # PostgreSQL text can hold neither NUL nor a lone surrogate (JSON can carry both).
-    if "\x00" in value or not _encodable(value):
-        raise InvalidInput("contains a NUL or an unpaired surrogate character", where=where)
-    return value
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return check_storable(value, where=where)
 
 
 def check_window(open_at: datetime, close_at: datetime, at: datetime, *, where: str = "at") -> None:

@@ -14,6 +14,7 @@ from forecasts import timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import Observation
 from forecasts.rules.validation import SERIES
+from forecasts.services.text import check_storable
 
 FIELDS = ("series", "at", "value", "source")
 MAX_SOURCE = 500
@@ -47,6 +48,8 @@ def check_observation(entry: object, *, where: str) -> dict[str, Any]:
     source = entry.get("source") or None
     if source is not None and (not isinstance(source, str) or len(source) > MAX_SOURCE):
         raise InvalidInput(f"must be text of at most {MAX_SOURCE} characters", where=f"{where}.source")
+    if source is not None:
+        check_storable(source, where=f"{where}.source")
     return {"series": check_series(entry.get("series"), where=f"{where}.series"),
             "at": timeutil.parse(entry.get("at"), where=f"{where}.at"),
             "value": check_value(entry.get("value"), where=f"{where}.value"),

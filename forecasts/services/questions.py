@@ -14,6 +14,7 @@ from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
 from forecasts.models import ANNULLED, Forecast, Question, QuestionTag, Resolution
 from forecasts.rules import QuestionShape, find_cycle, references, validate_rule
+from forecasts.services.text import check_storable
 
 SLUG = re.compile(r"^[a-z0-9-]{3,80}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -65,6 +66,7 @@ def _text(data: Mapping[str, Any], key: str, where: str, *, limit: int, required
                            where=f"{where}.{key}")
     if len(value) > limit:
         raise InvalidInput(f"is longer than {limit} characters", where=f"{where}.{key}")
+    check_storable(value, where=f"{where}.{key}")
     return value.strip() if required else value
 
 
@@ -115,7 +117,7 @@ def _options(value: object, kind: str, where: str) -> list[str] | None:
                                where=f"{where}[{i}]")
         if label.strip().lower() == ANNULLED:
             raise InvalidInput(f"{label!r} is reserved for annulment", where=f"{where}[{i}]")
-        labels.append(label.strip())
+        labels.append(check_storable(label.strip(), where=f"{where}[{i}]"))
     if len({label.lower() for label in labels}) != len(labels):
         raise InvalidInput("labels must be distinct", where=where)
     return labels

@@ -13,6 +13,7 @@ from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, Question, Resolution
 from forecasts.services import scores
 from forecasts.services.questions import current_resolution, lock_question
+from forecasts.services.text import check_storable
 
 MAX_NOTE = 5000
 
@@ -43,7 +44,7 @@ def _note(note: object) -> str:
         return ""
     if not isinstance(note, str) or len(note) > MAX_NOTE:
         raise InvalidInput(f"must be text of at most {MAX_NOTE} characters", where="note")
-    return note
+    return check_storable(note, where="note")
 
 
 def settle(session: Session, question: Question, outcome: str, *, known_at: datetime | None,
@@ -97,6 +98,7 @@ def annul(session: Session, question: Question, reason: object, *, actor: str,
     """Annul a question: it is never scored. A reason is required."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required to annul a question", where="reason")
+    check_storable(reason, where="reason")
     return settle(session, question, ANNULLED, known_at=None, note=reason.strip(), actor=actor,
                   source="manual", force=force, now=now or timeutil.now(), rescore=rescore)
 
