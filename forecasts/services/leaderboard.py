@@ -58,7 +58,9 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
     chosen = _question_filter(tag, resolved_from, resolved_to)
     rows = session.execute(
         select(QuestionScore.user_id, QuestionScore.brier, QuestionScore.log, QuestionScore.peer,
-               QuestionScore.coverage).where(QuestionScore.question_id.in_(chosen))).all()
+               QuestionScore.coverage).where(QuestionScore.question_id.in_(chosen))
+        # A fixed row order keeps the bootstrap intervals reproducible across databases.
+        .order_by(QuestionScore.question_id, QuestionScore.user_id)).all()
     user, brier, log, peer, coverage = _columns(rows, 5)
     board = scoring.leaderboard(user, {"brier": brier, "log": log, "peer": peer, "coverage": coverage},
                                 metric=metric, min_questions=min_questions, n_boot=n_boot, seed=seed)
@@ -80,7 +82,8 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
 
 def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) -> dict | None:
     rows = session.execute(select(CrowdScore.brier, CrowdScore.log)
-                           .where(CrowdScore.question_id.in_(chosen))).all()
+                           .where(CrowdScore.question_id.in_(chosen))
+                           .order_by(CrowdScore.question_id)).all()
     if not rows:
         return None
     brier, log = (np.array(c, np.float64) for c in zip(*rows))

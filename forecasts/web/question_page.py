@@ -18,10 +18,7 @@ HISTORY_ROWS = 60
 
 def rule_in_words(question: Question) -> str:
     """The resolution rule as a sentence."""
-    describe = getattr(rules, "describe", None)
-    if describe is None:  # until the rules engine lands
-        return f"{question.rule['type']} rule"
-    return describe(question.rule, question)
+    return rules.describe(question.rule, question)
 
 
 def chart_window(question: Question, settled_at: datetime | None, now: datetime

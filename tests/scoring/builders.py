@@ -10,7 +10,7 @@ import numpy as np
 
 from scoring import Forecasts, Questions
 
-CASES_PATH = Path("/work/shared/reference/scoring_cases.json")
+CASES_PATH = Path(__file__).resolve().parents[1] / "reference" / "scoring_cases.json"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
