@@ -20,7 +20,8 @@ def _position(mask: np.ndarray):
 def fail_at(name: str, mask: np.ndarray, values: np.ndarray, why: str):
     """Raise for the first true position of ``mask``."""
     pos = _position(mask)
-    raise ValueError(f"{name}[{pos}] = {values[pos]!r}: {why}")
+    value = values[pos]
+    raise ValueError(f"{name}[{pos}] = {getattr(value, 'item', lambda: value)()!r}: {why}")
 
 
 def _array(name, x, ndim):

@@ -65,8 +65,10 @@ def calibration(p_yes, outcome, weight, *, n_bins=10, level=0.9):
     p, o, w = _binary_inputs(p_yes, outcome, weight)
     n_bins = v.positive_int("n_bins", n_bins)
     level = v.unit_interval("level", level)
-    # floor(p * n) puts each k/n (k < n) in the bin it opens; 1 joins the last.
-    b = np.minimum(np.floor(p * n_bins).astype(np.int64), n_bins - 1)
+    # Each edge k/n (k < n) falls in the bin it opens; 1 joins the last. Comparing with
+    # the edges themselves (not floor(p * n)) keeps that true under rounding.
+    edges = np.arange(n_bins + 1) / n_bins
+    b = np.minimum(np.searchsorted(edges, p, side="right") - 1, n_bins - 1)
     total = np.bincount(b, weights=w, minlength=n_bins)
     yes = np.bincount(b, weights=w * o, minlength=n_bins)
     forecast = np.bincount(b, weights=w * p, minlength=n_bins)
@@ -77,7 +79,6 @@ def calibration(p_yes, outcome, weight, *, n_bins=10, level=0.9):
     a, bb = yes + 0.5, np.maximum(total - yes, 0.0) + 0.5
     low = np.where(empty, np.nan, beta.ppf((1.0 - level) / 2.0, a, bb))
     high = np.where(empty, np.nan, beta.ppf((1.0 + level) / 2.0, a, bb))
-    edges = np.arange(n_bins + 1) / n_bins
     return Calibration(bin_low=edges[:-1], bin_high=edges[1:],
                        count=count.astype(np.int64), weight=total,
                        mean_forecast=np.where(empty, np.nan, forecast / safe),

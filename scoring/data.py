@@ -102,7 +102,10 @@ class Forecasts:
     @classmethod
     def from_vectors(cls, question, user, at, vectors):
         """Forecasts from a sequence of probability vectors (ragged allowed)."""
-        rows = [np.asarray(r, dtype=np.float64).ravel() for r in vectors]
+        try:
+            rows = [np.asarray(r, dtype=np.float64).ravel() for r in vectors]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"vectors: not rows of numbers ({exc})") from None
         flat = np.concatenate(rows) if rows else np.zeros(0)
         return cls(question, user, at, flat)
 

@@ -28,6 +28,7 @@ Monte Carlo error of the 5% and 95% quantiles near 0.7 percentile points.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,8 @@ def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9
         raise ValueError(f"metric: must be one of {sorted(_METRICS)}, got {metric!r}")
     user = v.int_array("user", user)
     v.in_range("user", user, 0, np.iinfo(np.int64).max, "must be >= 0")
+    if not isinstance(values, Mapping):
+        raise ValueError(f"values: expected a mapping of metric name to array, got {values!r}")
     cols = {}
     for name in ("brier", "log", "peer", "coverage"):
         if name not in values:
