@@ -1,0 +1,19 @@
+"""The `forecasts` subcommands, one module per concern; `register` adds them to the root group.
+
+Each command parses its input, calls a service and renders the result. Services, Flask and
+Alembic are imported inside the commands that use them, so that the CLI starts fast.
+"""
+from __future__ import annotations
+
+import click
+
+from forecasts.commands import admin, observe, questions, scores, settle
+
+MODULES = (admin, questions, observe, settle, scores)
+
+
+def register(group: click.Group) -> None:
+    """Add every subcommand to `group` (the root `forecasts` group in cli.py)."""
+    for module in MODULES:
+        for command in module.COMMANDS:
+            group.add_command(command)

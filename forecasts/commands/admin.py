@@ -1,0 +1,99 @@
+"""Running the platform: `init-db`, `serve`, `demo` and `user create`."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from forecasts import migrate
+from forecasts.commands.common import Context, pass_ctx
+
+
+@click.command("init-db")
+@pass_ctx
+def init_db(ctx: Context) -> None:
+    """Create or migrate the database schema (idempotent)."""
+    db = ctx.database(check_schema=False)
+    migrate.upgrade(db)
+    click.echo(f"schema at revision {migrate.current_revision(db)}")
+
+
+def _serve(app: Any, host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    click.echo(f"serving on http://{host}:{port}")
+    waitress_serve(app, host=host, port=port, threads=threads)
+
+
+def server_options(func: Callable) -> Callable:
+    func = click.option("--threads", default=8, show_default=True, help="Worker threads.")(func)
+    func = click.option("--port", default=5000, show_default=True)(func)
+    return click.option("--host", default="127.0.0.1", show_default=True)(func)
+
+
+@click.command()
+@server_options
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """Run the web app with a production WSGI server (waitress)."""
+    from forecasts import create_app
+
+    ctx.database()
+    _serve(create_app(), host, port, threads)
+
+
+@click.command()
+@click.option("--serve", "then_serve", is_flag=True, help="Serve the web app afterwards.")
+@server_options
+@pass_ctx
+def demo(ctx: Context, then_serve: bool, host: str, port: int, threads: int) -> None:
+    """Seed the demo data set into an empty database (skipped if it has questions)."""
+    from forecasts.services import demo as demo_service
+
+    db = ctx.database()
+    with db.transaction() as session:
+        counts = demo_service.seed(session)
+    if counts is None:
+        click.echo("the database already has questions; demo data not added")
+    else:
+        click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        click.echo(f"log in as {demo_service.LOGIN} with password {demo_service.PASSWORD}")
+    if then_serve:
+        from forecasts import create_app
+
+        overrides = {}
+        if ctx.settings["FORECASTS_ENV"] == "production" and not ctx.settings["SECRET_KEY"]:
+            overrides = {"FORECASTS_ENV": "development"}
+        _serve(create_app(overrides), host, port, threads)
+
+
+# --- users -----------------------------------------------------------------
+
+@click.group(cls=click.Group)
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Give the admin role.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+@pass_ctx
+def user_create(ctx: Context, name: str, admin: bool, password_stdin: bool) -> None:
+    """Create a user (without --password-stdin the account cannot log in)."""
+    from forecasts.passwords import Passwords
+    from forecasts.services import users
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with ctx.database().transaction() as session:
+        created = users.create_user(session, name, password=password,
+                                    role="admin" if admin else "forecaster",
+                                    passwords=Passwords(fast=ctx.settings["PASSWORD_HASH_FAST"]))
+        click.echo(f"created {created.role} {created.username}")
+
+
+COMMANDS = [init_db, serve, demo, user]
