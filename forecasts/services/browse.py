@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -56,12 +57,12 @@ def user_questions(session: Session, user: User) -> list[QuestionEntry]:
     return list(entries.values())
 
 
-def count_user_forecasts(session: Session, user: User) -> tuple[int, int]:
-    """(forecasts, distinct questions) the user has made."""
-    n, questions = session.execute(
-        select(func.count(Forecast.id), func.count(func.distinct(Forecast.question_id)))
-        .where(Forecast.user_id == user.id)).one()
-    return int(n), int(questions)
+def user_activity(session: Session, user: User) -> tuple[int, int, datetime | None]:
+    """(forecasts, distinct questions, time of the first forecast) of the user."""
+    n, questions, first = session.execute(
+        select(func.count(Forecast.id), func.count(func.distinct(Forecast.question_id)),
+               func.min(Forecast.at)).where(Forecast.user_id == user.id)).one()
+    return int(n), int(questions), first
 
 
 def user_directory(session: Session) -> list[tuple[User, int]]:

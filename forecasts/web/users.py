@@ -28,13 +28,13 @@ def profile(username: str):
                                     n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
                                     seed=current_app.config["LEADERBOARD_SEED"])
     standing = next((row for row in board if row["user"] == user.username), None)
-    n_forecasts, n_questions = browse.count_user_forecasts(session, user)
+    n_forecasts, n_questions, first_at = browse.user_activity(session, user)
     return render_template(
         "users/profile.html", user=user, standing=standing, ranked=len(board),
         scores=scores.user_scores(session, user),
         calibration=calibration.calibration(session, user.username),
         entries=browse.user_questions(session, user),
-        n_forecasts=n_forecasts, n_questions=n_questions)
+        n_forecasts=n_forecasts, n_questions=n_questions, first_at=first_at)
 
 
 @bp.get("/users/<username>/calibration.svg")

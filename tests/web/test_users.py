@@ -9,7 +9,7 @@ def test_profile_shows_standing_scores_calibration_and_forecasts(web, world):
     for needed in ("Rank by Brier", "of 2", "Scores by question", "Resolved question",
                    "Calibration", "Reliability", "Resolution", "Uncertainty",
                    "Calibration as a table", "/users/alice/calibration.svg",
-                   "90.0% yes", "alice thinks 0.9"):
+                   "90.0% yes", "alice thinks 0.9", "Forecasting since"):
         assert needed in text, needed
     # One row per question forecast, with the number of updates.
     forecasts = text[text.index('id="forecasts-h"'):]
@@ -21,6 +21,7 @@ def test_profile_without_scores(web, world):
     page = web.get("/users/root")
     assert page.status_code == 200
     assert "No scored questions yet" in page.text and "No forecasts yet" in page.text
+    assert "Forecasting since" not in page.text
 
 
 def test_usernames_are_case_insensitive_and_unknown_ones_404(web, world):
