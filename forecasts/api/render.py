@@ -39,9 +39,7 @@ def question_detail_json(question: Question, resolution: Resolution | None, stat
     doc = question_json(question, resolution, status, crowd)
     doc["description"] = question.description
     doc["rule"] = question.rule
-    describe = getattr(rules, "describe", None)
-    if describe is not None:
-        doc["rule_text"] = describe(question.rule, question)
+    doc["rule_text"] = rules.describe(question.rule, question)
     return doc
 
 

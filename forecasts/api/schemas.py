@@ -95,7 +95,7 @@ SCHEMAS: dict[str, Schema] = {
                                       "description": 'yes/no, an option label, or "annulled".'},
                           "known_at": nullable(TIME)}),
     "Question": closed(QUESTION),
-    "QuestionDetail": closed(DETAIL, optional=("rule_text",)),
+    "QuestionDetail": closed(DETAIL),
     "QuestionPage": page_of("Question"),
     "ForecastInput": {
         **closed({"probability": {**PROBABILITY, "description": "Binary: the probability of yes."},
