@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Text, func, text)
+                        LargeBinary, MetaData, String, Text, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -238,6 +238,18 @@ class QuestionScore(Base):
     rps: Mapped[float | None] = mapped_column(Float(53))
     peer: Mapped[float] = mapped_column(Float(53))
     coverage: Mapped[float] = mapped_column(Float(53))
+
+
+class QuestionScoreBlock(Base):
+    """Every user's scores on a question packed into one value: the rows of
+    `question_scores` by user id as `queries.SCORE_RECORD` records. Written with those
+    rows, it lets the leaderboard read a question's scores as one value, not one row each."""
+
+    __tablename__ = "question_score_blocks"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CrowdScore(Base):

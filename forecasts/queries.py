@@ -10,7 +10,40 @@ from sqlalchemy import BigInteger, Select, and_, select, type_coerce
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts.models import ANNULLED, Forecast, Question, Resolution
+from forecasts.models import ANNULLED, Forecast, Question, QuestionScoreBlock, Resolution
+
+
+# One user's scores on a question inside a QuestionScoreBlock: fixed little-endian layout.
+SCORE_RECORD = np.dtype([("user_id", "<i8"), ("brier", "<f8"), ("log", "<f8"), ("peer", "<f8"),
+                         ("coverage", "<f8")])
+
+
+def score_records(session: Session, question_ids: Select) -> np.ndarray:
+    """The packed scores of the questions `question_ids` selects, as SCORE_RECORD
+    records ordered by (question id, user id)."""
+    blocks = session.scalars(select(QuestionScoreBlock.data)
+                             .where(QuestionScoreBlock.question_id.in_(question_ids))
+                             .order_by(QuestionScoreBlock.question_id))
+    return np.frombuffer(b"".join(blocks), SCORE_RECORD)
+
+
+def fetch_columns(session: Session, stmt: Select, dtypes: Sequence[type]) -> list[np.ndarray]:
+    """One array per selected column, read straight from the driver's cursor.
+
+    The rows skip SQLAlchemy's Row objects and type processing, so every column must
+    come out of the driver as a plain number (`raw_time` for times); NULL is allowed in
+    float columns, where it becomes NaN. The statement's ORDER BY decides the row order.
+    """
+    cursor = session.connection().execute(stmt).cursor
+    rows = cursor.fetchall()
+    cursor.close()
+    layout = [(f"c{i}", t) for i, t in enumerate(dtypes)]
+    try:
+        table = np.fromiter(rows, dtype=layout, count=len(rows))
+    except TypeError:  # a NULL in a float column
+        table = np.fromiter((tuple(np.nan if v is None else v for v in r) for r in rows),
+                            dtype=layout, count=len(rows))
+    return [table[name] for name, _ in layout]
 
 
 def raw_time(column):
@@ -70,24 +103,23 @@ def forecast_arrays(session: Session, qid: np.ndarray, n_options: np.ndarray, *,
                     user_id: int | None = None, every_resolved: bool = False) -> scoring.Forecasts:
     """Forecasts on the questions `qid` (ascending ids; `n_options` aligned) in record order,
     with `question` as an index into `qid`."""
-    stmt = select(Forecast.question_id, Forecast.user_id, raw_time(Forecast.at),
-                  Forecast.probability, Forecast.probabilities_json).order_by(Forecast.id)
-    if user_id is not None:
-        stmt = stmt.where(Forecast.user_id == user_id)
-    if every_resolved:
-        stmt = stmt.join(Resolution, and_(Resolution.question_id == Forecast.question_id,
-                                          Resolution.superseded_at.is_(None),
-                                          Resolution.outcome != ANNULLED))
-    else:
-        stmt = stmt.where(Forecast.question_id.in_(qid.tolist()))
-    rows = session.execute(stmt).all()
-    n = len(rows)
-    question = np.searchsorted(qid, np.fromiter((r[0] for r in rows), np.int64, n))
-    user = np.fromiter((r[1] for r in rows), np.int64, n)
-    at = np.fromiter((r[2] for r in rows), np.int64, n)
-    p_yes = np.fromiter((np.nan if r[3] is None else r[3] for r in rows), np.float64, n)
-    vectors = [r[4] for r in rows if r[3] is None]
-    return _pack(question, user, at, p_yes, vectors, n_options)
+    def chosen(stmt: Select) -> Select:
+        if user_id is not None:
+            stmt = stmt.where(Forecast.user_id == user_id)
+        if every_resolved:
+            return stmt.join(Resolution, and_(Resolution.question_id == Forecast.question_id,
+                                              Resolution.superseded_at.is_(None),
+                                              Resolution.outcome != ANNULLED))
+        return stmt.where(Forecast.question_id.in_(qid.tolist()))
+
+    question_id, user, at, p_yes = fetch_columns(session, chosen(select(
+        Forecast.question_id, Forecast.user_id, raw_time(Forecast.at), Forecast.probability)
+        .order_by(Forecast.id)), (np.int64, np.int64, np.int64, np.float64))
+    # Multiple-choice vectors (stored where probability is NULL), in the same order.
+    vectors = list(session.scalars(chosen(select(Forecast.probabilities_json)
+                                          .where(Forecast.probability.is_(None))
+                                          .order_by(Forecast.id))))
+    return _pack(np.searchsorted(qid, question_id), user, at, p_yes, vectors, n_options)
 
 
 def _pack(question: np.ndarray, user: np.ndarray, at: np.ndarray, p_yes: np.ndarray,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.stats import beta
 
 from . import _validate as v
 
@@ -62,6 +61,8 @@ def calibration(p_yes, outcome, weight, *, n_bins=10, level=0.9):
     (1 -/+ level)/2 of Beta(x + 1/2, n - x + 1/2) (Brown, Cai and DasGupta
     2001); NaN for empty bins.
     """
+    from scipy.stats import beta  # imported here: scipy.stats takes most of a second to load
+
     p, o, w = _binary_inputs(p_yes, outcome, weight)
     n_bins = v.positive_int("n_bins", n_bins)
     level = v.unit_interval("level", level)

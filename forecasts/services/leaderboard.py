@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 import scoring
 from forecasts.errors import InvalidInput
-from forecasts.models import CrowdScore, Question, QuestionScore, QuestionTag, Resolution, User
+from forecasts.models import CrowdScore, Question, QuestionTag, Resolution, User
+from forecasts.queries import score_records
 
 METRICS = ("brier", "log", "peer", "peer_total")
 COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "coverage",
@@ -39,11 +40,6 @@ def _question_filter(tag: str | None, resolved_from: datetime | None,
     return stmt
 
 
-def _columns(rows: list, n: int) -> list[np.ndarray]:
-    return [np.fromiter((r[i] for r in rows), np.int64 if i == 0 else np.float64, len(rows))
-            for i in range(n)]
-
-
 def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = None,
                 resolved_from: datetime | None = None, resolved_to: datetime | None = None,
                 min_questions: int = 1, with_crowd: bool = False,
@@ -56,13 +52,10 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
         raise InvalidInput(f"{min_questions!r} is not a whole number of at least 1",
                            where="min_questions")
     chosen = _question_filter(tag, resolved_from, resolved_to)
-    rows = session.execute(
-        select(QuestionScore.user_id, QuestionScore.brier, QuestionScore.log, QuestionScore.peer,
-               QuestionScore.coverage).where(QuestionScore.question_id.in_(chosen))
-        # A fixed row order keeps the bootstrap intervals reproducible across databases.
-        .order_by(QuestionScore.question_id, QuestionScore.user_id)).all()
-    user, brier, log, peer, coverage = _columns(rows, 5)
-    board = scoring.leaderboard(user, {"brier": brier, "log": log, "peer": peer, "coverage": coverage},
+    # Ordered by (question, user), so the bootstrap intervals agree across databases.
+    records = score_records(session, chosen)
+    board = scoring.leaderboard(records["user_id"],
+                                {k: records[k] for k in ("brier", "log", "peer", "coverage")},
                                 metric=metric, min_questions=min_questions, n_boot=n_boot, seed=seed)
     names = {uid: name for uid, name in session.execute(
         select(User.id, User.username).where(User.id.in_(board.user.tolist())))}

@@ -4,17 +4,17 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts.models import CrowdScore, Question, QuestionScore, User
-from forecasts.queries import score_inputs
+from forecasts.models import CrowdScore, Question, QuestionScore, QuestionScoreBlock, User
+from forecasts.queries import SCORE_RECORD, score_inputs
 from forecasts.services.questions import current_resolution
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:
-    return [None if np.isnan(v) else float(v) for v in values]
+    return [None if v != v else v for v in values.tolist()]  # NaN -> NULL
 
 
 def rescore_questions(session: Session, question_ids: Sequence[int] | None = None) -> int:
@@ -26,34 +26,49 @@ def rescore_questions(session: Session, question_ids: Sequence[int] | None = Non
     if question_ids is not None and not question_ids:
         return 0
     inputs = score_inputs(session, question_ids)
-    if question_ids is None:
-        session.execute(delete(QuestionScore))
-        session.execute(delete(CrowdScore))
-    else:
-        ids = list(question_ids)
-        session.execute(delete(QuestionScore).where(QuestionScore.question_id.in_(ids)))
-        session.execute(delete(CrowdScore).where(CrowdScore.question_id.in_(ids)))
+    for model in (QuestionScore, QuestionScoreBlock, CrowdScore):
+        session.execute(delete(model) if question_ids is None else
+                        delete(model).where(model.question_id.in_(list(question_ids))))
     if len(inputs.question_id) == 0:
         return 0
     result = scoring.score_questions(inputs.questions, inputs.forecasts)
     qid = inputs.question_id
-    rows = [{"question_id": q, "user_id": u, "brier": b, "log": lg, "rps": r, "peer": p,
-             "coverage": c}
-            for q, u, b, lg, r, p, c in zip(qid[result.question].tolist(), result.user.tolist(),
-                                            result.brier.tolist(), result.log.tolist(),
-                                            _nullable(result.rps), result.peer.tolist(),
-                                            result.coverage.tolist())]
-    if rows:
-        session.execute(insert(QuestionScore), rows)
+    _insert_blocks(session, qid[result.question], result)
+    rows = list(zip(qid[result.question].tolist(), result.user.tolist(), result.brier.tolist(),
+                    result.log.tolist(), _nullable(result.rps), result.peer.tolist(),
+                    result.coverage.tolist()))
+    _insert(session, QuestionScore, ("question_id", "user_id", "brier", "log", "rps", "peer",
+                                     "coverage"), rows)
     crowd = np.flatnonzero(~np.isnan(result.crowd_brier))
-    if len(crowd):
-        session.execute(insert(CrowdScore), [
-            {"question_id": q, "brier": b, "log": lg, "rps": r}
-            for q, b, lg, r in zip(qid[crowd].tolist(), result.crowd_brier[crowd].tolist(),
-                                   result.crowd_log[crowd].tolist(),
-                                   _nullable(result.crowd_rps[crowd]))])
-    session.flush()
+    _insert(session, CrowdScore, ("question_id", "brier", "log", "rps"),
+            list(zip(qid[crowd].tolist(), result.crowd_brier[crowd].tolist(),
+                     result.crowd_log[crowd].tolist(), _nullable(result.crowd_rps[crowd]))))
     return len(rows)
+
+
+def _insert_blocks(session: Session, question_id: np.ndarray,
+                   result: scoring.QuestionScores) -> None:
+    """One QuestionScoreBlock per question: its rows (sorted by user) packed."""
+    records = np.empty(len(question_id), SCORE_RECORD)
+    records["user_id"] = result.user
+    for name in ("brier", "log", "peer", "coverage"):
+        records[name] = getattr(result, name)
+    starts = np.flatnonzero(np.diff(question_id, prepend=-1))
+    ends = np.append(starts[1:], len(question_id))
+    _insert(session, QuestionScoreBlock, ("question_id", "data"),
+            [(q, records[s:e].tobytes())  # a loop over questions, not forecasts
+             for q, s, e in zip(question_id[starts].tolist(), starts.tolist(), ends.tolist())])
+
+
+def _insert(session: Session, model: type, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A driver-level executemany of plain tuples (no per-row dicts or type processing),
+    in the session's transaction."""
+    if not rows:
+        return
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join([mark] * len(columns))})", rows)
 
 
 def question_scores(session: Session, question: Question) -> dict[str, Any] | None:
