@@ -33,8 +33,8 @@ def _cells(row_starts, row_lengths, width):
     """Cells of a (rows, width) matrix holding the segments, in row-major
     order, and the row and source position of each."""
     cells = np.flatnonzero(np.arange(width) < row_lengths[:, None])
-    row = cells // width
-    return cells, row, row_starts[row] + (cells - row * width)
+    row = cells >> (width.bit_length() - 1)  # width is a power of two
+    return cells, row, row_starts[row] + (cells & (width - 1))
 
 
 def segment_argsort(values, starts, lengths, *, pad, stable=False, out=None):

@@ -64,23 +64,24 @@ def binary_medians(ev: Events, seg_k, p_yes, query, count):
     return 0.5 * (pair[:, 0] + pair[:, 1])
 
 
-def mean_slots(ev: Events, seg_k, probs, row_start, query, count):
+def mean_slots(ev: Events, seg_k, probs, row_start, query, count, prefix=None):
     """Yield (slot, n, crowd) per option slot of the multiple-choice block:
     ``crowd`` is the mean probability of that option over the standing
     forecasts after each of the first n ``query`` events (those with the slot).
+    ``prefix`` is ``slot_prefixes(ev, seg_k)`` if the caller has it.
     """
-    prefix = slot_prefixes(ev, seg_k)
+    if prefix is None:
+        prefix = slot_prefixes(ev, seg_k)
     size = int(prefix[2]) if prefix.size > 2 else 0  # events with >2 options
     has_prev = ev.prev[:size] >= 0
-    prev_rows = row_start[ev.prev[:size][has_prev]]
+    prev_rows = row_start[np.where(has_prev, ev.prev[:size], np.arange(size))]
     for slot, c in enumerate(prefix):
         c = int(min(c, size))
         if c == 0:
             break
         n_segs = int(np.searchsorted(ev.seg_start, c, side="left"))
-        delta = probs[row_start[:c] + slot]
-        live = has_prev[:c]
-        delta[live] -= probs[prev_rows[:int(np.count_nonzero(live))] + slot]
+        replaced = np.where(has_prev[:c], probs[prev_rows[:c] + slot], 0.0)
+        delta = probs[row_start[:c] + slot] - replaced
         running = segmented_cumsum(delta, ev.seg_start[:n_segs])
         n = int(np.searchsorted(query, c))
         yield slot, n, running[query[:n]] / count[:n]

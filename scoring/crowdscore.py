@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .crowd import binary_medians, mean_slots, n_standing, slot_prefixes
+from .crowd import binary_medians, mean_slots
 from .events import Events
 
 
-def crowd_scores(ev: Events, seg_k, probs, row_start, outcome, interval_end,
+def crowd_scores(ev: Events, seg_k, probs, row_start, outcome, dt, standing, prefix,
                  seg_ordered, seg_t1):
     """Per segment: crowd_brier, crowd_log, crowd_rps (NaN unless ordered),
     crowd_start (time of the first scored forecast); and ``points``, the
-    binary crowd's (segment, P(yes), weight) per interval, for calibration."""
-    dt = interval_end - ev.at
+    binary crowd's (segment, P(yes), weight) per interval, for calibration.
+
+    ``dt``: each event's interval length; ``standing``: forecasters standing
+    after each event; ``prefix``: ``slot_prefixes(ev, seg_k)``."""
     query = np.flatnonzero(dt > 0)
-    count = n_standing(ev)[query]
+    count = standing[query]
     o = outcome[query]
     brier = np.zeros(query.size)
     log = np.zeros(query.size)
     rps = np.zeros(query.size)
-    prefix = slot_prefixes(ev, seg_k)
     split = int(np.searchsorted(query, prefix[2])) if prefix.size > 2 else 0
     if split:
         _mean_vector_scores(ev, seg_k, probs, row_start, query[:split], count[:split],
-                            o[:split], brier, log, rps)
+                            o[:split], brier, log, rps, prefix)
     median = np.zeros(0)
     if split < query.size:  # binary: the median of P(yes)
         first = ev.seg_start[int(np.searchsorted(-seg_k, -2, side="left"))]
@@ -53,12 +54,12 @@ def crowd_scores(ev: Events, seg_k, probs, row_start, outcome, interval_end,
     return out
 
 
-def _mean_vector_scores(ev, seg_k, probs, row_start, query, count, o, brier, log, rps):
+def _mean_vector_scores(ev, seg_k, probs, row_start, query, count, o, brier, log, rps, prefix):
     """Accumulate the mean-vector crowd's scores, one option slot at a time."""
     k_query = seg_k[ev.segment[query]]
     p_o = np.empty(query.size)
     cum = np.zeros(query.size)
-    for slot, n, crowd in mean_slots(ev, seg_k, probs, row_start, query, count):
+    for slot, n, crowd in mean_slots(ev, seg_k, probs, row_start, query, count, prefix):
         hit = o[:n] == slot
         brier[:n] += (crowd - hit) ** 2
         np.copyto(p_o[:n], crowd, where=hit)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import concat_ranges, group_sort, slot_rules
+from ._kernels import INT64_MAX, concat_ranges, group_sort, segmented_count, slot_rules
 from .crowd import question_rank, slot_prefixes
 from .crowdscore import crowd_scores
 from .data import Forecasts, Questions, flat_offsets
@@ -47,6 +47,7 @@ class QuestionScores:
     forecast_weight: np.ndarray  # float64[N], share of the user's window; 0 if unscored
     # The binary crowd as calibration points: one per interval of constant crowd,
     # weighted by its share of the crowd's window (each question weighs 1 in all).
+    # Empty unless score_questions(..., crowd_points=True).
     crowd_points_question: np.ndarray  # int64[C]
     crowd_points_p_yes: np.ndarray     # float64[C]
     crowd_points_weight: np.ndarray    # float64[C]
@@ -56,7 +57,8 @@ _PAIR_FIELDS = ("question", "user", "brier", "log", "rps", "peer", "coverage")
 _CROWD_FIELDS = ("crowd_brier", "crowd_log", "crowd_rps", "crowd_start")
 
 
-def score_questions(questions: Questions, forecasts: Forecasts) -> QuestionScores:
+def score_questions(questions: Questions, forecasts: Forecasts, *,
+                    crowd_points: bool = False) -> QuestionScores:
     """Score every resolved question and (question, user) pair (SPEC section 5).
 
     Per forecast: Brier sum_k (p_k - [k=o])^2 (Brier 1950), log -ln p_o, RPS
@@ -65,6 +67,8 @@ def score_questions(questions: Questions, forecasts: Forecasts) -> QuestionScore
     100 (ln p_i - mean_{j != i} ln p_j) while N >= 2 stand, divided by S - T0
     (Metaculus peer score). Crowd: median P(yes) (binary) or mean vector.
     Probability rows must sum to 1 within 1e-6 (checked on scored forecasts).
+    The ``crowd_points_*`` arrays are filled only with ``crowd_points=True``
+    (else they are empty).
     """
     if not isinstance(questions, Questions):
         raise ValueError("questions: expected a scoring.Questions")
@@ -73,33 +77,44 @@ def score_questions(questions: Questions, forecasts: Forecasts) -> QuestionScore
     offsets = flat_offsets(questions.n_options, forecasts, check_sums=False)
     fq = forecasts.question
     at = forecasts.at
-    scored = np.flatnonzero((questions.outcome[fq] >= 0) & (at >= questions.open_at[fq])
-                            & (at < questions.end_at[fq]))
+    # Unresolved questions open "never", so one comparison per bound suffices.
+    open_at = np.where(questions.outcome >= 0, questions.open_at, INT64_MAX)
+    scored = np.flatnonzero((at >= open_at[fq]) & (at < questions.end_at[fq]))
     q = len(questions)
     forecast, key = group_sort(fq[scored], scored)
 
     weight = np.zeros(len(forecasts))
     crowd = {name: np.full(q, np.nan) for name in _CROWD_FIELDS[:3]}
     crowd["crowd_start"] = np.full(q, -1, dtype=np.int64)
-    parts, points = [], []
+    # Outputs sized by an upper bound (a pair or point has at least one
+    # scored event), filled block by block and trimmed at the end; pages
+    # never written are never touched.
+    bound = scored.size
+    rows = {name: np.empty(bound, np.int64 if name in ("question", "user") else np.float64)
+            for name in _PAIR_FIELDS}
+    points = (np.empty(bound if crowd_points else 0, np.int64),
+              np.empty(bound if crowd_points else 0), np.empty(bound if crowd_points else 0))
+    n_rows = n_points = 0
     for lo, hi in _blocks(key, _BLOCK_EVENTS):
         ev, seg_q = _block_events(forecast[lo:hi], key[lo:hi], questions, forecasts)
-        pairs, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets)
-        parts.append(pairs)
-        seg, p_yes, p_weight = seg_crowd.pop("points")
-        points.append((seg_q[seg], p_yes, p_weight))
+        n, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets,
+                                       rows, n_rows)
+        n_rows += n
         weight[ev.forecast] = w
         for name in _CROWD_FIELDS:
             crowd[name][seg_q] = seg_crowd[name]
-    rows = {name: np.concatenate([p[name] for p in parts]) if parts else
-            np.zeros(0, np.int64 if name in ("question", "user") else np.float64)
-            for name in _PAIR_FIELDS}
-    point_cols = [np.concatenate(c) if points else np.zeros(0, t)
-                  for c, t in zip(zip(*points) if points else ((), (), ()),
-                                  (np.int64, np.float64, np.float64))]
+        if crowd_points:
+            seg, p_yes, p_weight = seg_crowd["points"]
+            end = n_points + seg.size
+            np.take(seg_q, seg, out=points[0][n_points:end], mode="clip")
+            points[1][n_points:end] = p_yes
+            points[2][n_points:end] = p_weight
+            n_points = end
+    rows = {name: values[:n_rows] for name, values in rows.items()}
     return QuestionScores(forecast_weight=weight, **rows, **crowd,
-                          crowd_points_question=point_cols[0], crowd_points_p_yes=point_cols[1],
-                          crowd_points_weight=point_cols[2])
+                          crowd_points_question=points[0][:n_points],
+                          crowd_points_p_yes=points[1][:n_points],
+                          crowd_points_weight=points[2][:n_points])
 
 
 def _blocks(key, size):
@@ -127,18 +142,34 @@ def _block_events(forecast, question, questions, forecasts):
     return ev, seg_q[order]
 
 
-def _score_block(ev, seg_q, questions, probs, offsets):
-    """Pair rows (by question, user), forecast weights and crowd scores of a block."""
+def _gather_rows(probs, starts, prefix):
+    """The probability rows starting at ``starts`` (rows sorted by option
+    count, descending; ``prefix`` as in ``slot_prefixes``) gathered into a
+    local flat array; returns it and each row's start in it. One broadcast
+    gather per option count K, over the rows with exactly K options."""
+    row_start = np.empty(starts.size, dtype=np.int64)
+    out = np.empty(int(prefix.sum()))
+    bounds = np.append(prefix, 0)  # bounds[j]: rows with more than j options
+    flat = 0
+    for k in range(prefix.size, 1, -1):
+        lo, hi = int(bounds[k]), int(bounds[k - 1])
+        if hi > lo:
+            cells = (starts[lo:hi, None] + np.arange(k)).ravel()
+            np.take(probs, cells, out=out[flat:flat + cells.size], mode="clip")  # in range
+            row_start[lo:hi] = np.arange(flat, flat + cells.size, k)
+            flat += cells.size
+    return out, row_start
+
+
+def _score_block(ev, seg_q, questions, probs, offsets, rows, at):
+    """Write the block's pair rows (by question, user) into ``rows`` from
+    position ``at``; return their number, forecast weights and crowd scores."""
     seg_k = questions.n_options[seg_q]
     t1 = questions.end_at[seg_q]
     span = questions.close_at[seg_q] - questions.open_at[seg_q]
-    # The block's probability rows, gathered once into a local flat array.
-    k = seg_k[ev.segment]
-    row_start = np.zeros(k.size, dtype=np.int64)
-    np.cumsum(k[:-1], out=row_start[1:])
-    probs = probs[concat_ranges(offsets[ev.forecast], k)]
-    outcome = questions.outcome[seg_q][ev.segment]
     prefix = slot_prefixes(ev, seg_k)
+    probs, row_start = _gather_rows(probs, offsets[ev.forecast], prefix)
+    outcome = questions.outcome[seg_q][ev.segment]
     brier, log, rps, sums = slot_rules(probs, row_start, prefix, outcome,
                                        questions.ordered[seg_q][ev.segment])
     bad = np.abs(sums - 1.0) > 1e-6
@@ -160,11 +191,12 @@ def _score_block(ev, seg_q, questions, probs, offsets):
     def pair_mean(score):
         return np.bincount(ev.pair, weights=weight * score, minlength=n_pairs)
 
-    interval_end = ev.interval_end_times(t1)
+    dt = ev.interval_end_times(t1) - ev.at
+    standing = segmented_count(ev.prev < 0, ev.seg_start)
     pairs = {
         "question": seg_q[pair_seg], "user": ev.user[ev.pair_first],
         "brier": pair_mean(brier), "log": pair_mean(log), "rps": pair_mean(rps),
-        "peer": peer_by_pair(ev, -log, interval_end, span),
+        "peer": peer_by_pair(ev, -log, dt, span, standing),
         "coverage": window / span[pair_seg],
     }
     # Segments follow question_rank; put the pairs back in question order.
@@ -172,7 +204,8 @@ def _score_block(ev, seg_q, questions, probs, offsets):
     per_seg = np.bincount(pair_seg, minlength=seg_q.size)
     first = np.cumsum(per_seg) - per_seg
     back = concat_ranges(first[by_question], per_seg[by_question])
-    pairs = {name: values[back] for name, values in pairs.items()}
-    seg_crowd = crowd_scores(ev, seg_k, probs, row_start, outcome, interval_end,
+    for name, values in pairs.items():
+        np.take(values, back, out=rows[name][at:at + n_pairs], mode="clip")
+    seg_crowd = crowd_scores(ev, seg_k, probs, row_start, outcome, dt, standing, prefix,
                              questions.ordered[seg_q], t1)
-    return pairs, weight, seg_crowd
+    return n_pairs, weight, seg_crowd

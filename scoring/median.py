@@ -110,32 +110,28 @@ def _bitset_select(seg_start, seg_len, rank, prev, query, ranks, words):
         start = seg_start[np.searchsorted(seg_start, q, "right") - 1]
         masks = _standing_bitsets(rank[e_lo:e_hi], _local_prev(prev[e_lo:e_hi], e_lo),
                                   words, q - e_lo, start - e_lo)
-        k = ranks[q_lo:q_hi]
-        found[q_lo:q_hi, 0] = _kth_set_bit(masks, k[:, 0])
-        for j in range(1, k.shape[1]):     # e.g. the upper middle of an even count
-            differs = np.flatnonzero(k[:, j] != k[:, 0])
-            found[q_lo:q_hi, j] = found[q_lo:q_hi, 0]
-            found[q_lo + differs, j] = _kth_set_bit(masks[differs], k[differs, j])
+        found[q_lo:q_hi] = _kth_set_bit(masks, ranks[q_lo:q_hi])
     return found
 
 
 def _standing_bitsets(rank, prev, words, row, start):
-    """(len(row), words) standing bitsets after the events ``row``; ``start``
-    is the first event of each row's segment."""
+    """(words, len(row)) standing bitsets after the events ``row``, word-major;
+    ``start`` is the first event of each row's segment."""
     m = rank.size
     has_prev = prev >= 0
     r_old = rank[np.where(has_prev, prev, 0)]
     one = np.uint64(1)
-    toggles = np.zeros(words * m, dtype=np.uint64)  # word-major: one row per word
-    event = np.arange(m)
-    toggles[(rank >> 6) * m + event] = one << (rank & 63).astype(np.uint64)
-    old = ((r_old >> 6) * m + event)[has_prev]
-    toggles[old] ^= one << (r_old[has_prev] & 63).astype(np.uint64)
-    prefix = np.bitwise_xor.accumulate(toggles.reshape(words, m), axis=1)
-    masks = np.ascontiguousarray(prefix[:, row].T)
-    before = start - 1
-    inside = np.flatnonzero(before >= 0)
-    masks[inside] ^= prefix[:, before[inside]].T
+    # Word-major, one row per word, with a leading zero column: column e + 1
+    # of the running XOR is the standing set after event e (all segments).
+    toggles = np.zeros((words, m + 1), dtype=np.uint64)
+    flat = toggles.reshape(-1)
+    event = np.arange(1, m + 1)
+    flat[(rank >> 6) * (m + 1) + event] = one << (rank & 63).astype(np.uint64)
+    old = ((r_old >> 6) * (m + 1) + event)[has_prev]
+    flat[old] ^= one << (r_old[has_prev] & 63).astype(np.uint64)
+    prefix = np.bitwise_xor.accumulate(toggles, axis=1, out=toggles)
+    masks = prefix[:, row + 1]
+    masks ^= prefix[:, start]  # XOR out the segments before (exact: XOR is its own inverse)
     return masks
 
 
@@ -146,29 +142,43 @@ _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
 
 
-def _kth_set_bit(masks, k):
-    """Position of the k-th (0-based) set bit of each row of (q, words) bitsets."""
-    rows, words = masks.shape
-    if words == 1:
-        chosen, base = masks[:, 0], 0
-    else:
-        counts = np.cumsum(np.bitwise_count(masks), axis=1, dtype=np.int64)
-        word = (counts <= k[:, None]).sum(axis=1)
+def _kth_set_bit(masks, ks):
+    """Position of the ``ks[i, j]``-th (0-based) set bit of bitset i, for
+    word-major (words, q) bitsets; returns int64 (q, r)."""
+    words, rows = masks.shape
+    out = np.empty(ks.shape, dtype=np.int64)
+    if words > 1:  # running popcounts over the words, with a leading zero row
+        counts = np.zeros((words + 1, rows), dtype=np.int32)
+        np.cumsum(np.bitwise_count(masks), axis=0, dtype=np.int32, out=counts[1:])
+        flat_masks, flat_counts = masks.reshape(-1), counts.reshape(-1)
         r = np.arange(rows)
-        k = k - np.where(word > 0, counts[r, np.maximum(word - 1, 0)], 0)
-        chosen, base = masks[r, word], 64 * word
+    for j in range(ks.shape[1]):  # e.g. the lower and upper middle
+        k = ks[:, j]
+        if words == 1:
+            chosen, base = masks[0], 0
+        else:
+            word = (counts[1:] <= k.astype(np.int32)).sum(axis=0)
+            cell = word * rows + r
+            k = k - flat_counts[cell]
+            chosen, base = flat_masks[cell], 64 * word
+        out[:, j] = base + _select_in_word(chosen, k)
+    return out
+
+
+def _select_in_word(chosen, k):
+    """Position of the k-th (0-based) set bit of each 64-bit word."""
     # SWAR: per-byte popcounts, their running sums (one multiply), and the
     # first byte whose running sum exceeds k (a borrow-free byte compare).
     c = chosen - ((chosen >> np.uint64(1)) & _M1)
     c = (c & _M2) + ((c >> np.uint64(2)) & _M2)
     running = (((c + (c >> np.uint64(4))) & _M4) * _ONES)
-    k_bytes = k.astype(np.uint64) * _ONES
-    at_most = ((k_bytes | _HIGHS) - running) & _HIGHS
+    k = k.astype(np.uint64)
+    at_most = ((k * _ONES | _HIGHS) - running) & _HIGHS
     shift = np.bitwise_count(at_most).astype(np.uint64) << np.uint64(3)
     before = ((running << np.uint64(8)) >> shift) & np.uint64(0xFF)
     byte = (chosen >> shift) & np.uint64(0xFF)
-    index = (byte << np.uint64(3)) + (k.astype(np.uint64) - before)
-    return base + shift.astype(np.int64) + _SELECT_FLAT[index.astype(np.int64)]
+    index = (byte << np.uint64(3)) + (k - before)
+    return shift.astype(np.int64) + _SELECT_FLAT[index.astype(np.int64)]
 
 
 def _wavelet_select(seg_start, seg_len, rank, prev, query, ranks):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from ._kernels import peer_instant_kernel, segmented_count, segmented_cumsum
+from ._kernels import peer_instant_kernel, segmented_cumsum
 from .events import Events
 
 
@@ -32,26 +32,23 @@ def peer_instant(p_outcome):
     return peer_instant_kernel(p)
 
 
-def peer_by_pair(ev: Events, log_p, interval_end, span):
+def peer_by_pair(ev: Events, log_p, dt, span, n):
     """Peer score of every (question, user) pair of ``ev``.
 
     ``log_p``: ln of the probability each event's forecast gave the outcome;
-    ``interval_end``: end time of each event's interval; ``span``: S - T0 of
-    each segment's question.
+    ``dt``: length of each event's interval (to the next event or T1);
+    ``span``: S - T0 of each segment's question; ``n``: number of
+    forecasters standing after each event.
     """
     m = log_p.size
     if m == 0:
         return np.zeros(0)
     starts = ev.seg_start
     has_prev = ev.prev >= 0
-    n = segmented_count(~has_prev, starts)
-    delta = log_p.copy()
-    delta[has_prev] -= log_p[ev.prev[has_prev]]
+    delta = log_p - np.where(has_prev, log_p[ev.prev], 0.0)
     total = segmented_cumsum(delta, starts)
-    frac = (interval_end - ev.at) / span[ev.segment]
-    several = n >= 2
-    inv = np.zeros(m)
-    inv[several] = frac[several] / (n[several] - 1)
+    frac = dt / span[ev.segment]
+    inv = np.divide(frac, n - 1, out=np.zeros(m), where=n >= 2)
     a = total * inv
     b = n * inv
     cum_a = segmented_cumsum(a, starts)

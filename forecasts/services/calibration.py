@@ -28,7 +28,8 @@ def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
     ids = _resolved_binary_ids(session)
     user_id = None if username == CROWD else get_user(session, username).id
     inputs = score_inputs(session, ids, user_id=user_id)
-    result = scoring.score_questions(inputs.questions, inputs.forecasts)
+    result = scoring.score_questions(inputs.questions, inputs.forecasts,
+                                     crowd_points=username == CROWD)
     outcome = inputs.questions.outcome
     if username == CROWD:
         q = result.crowd_points_question
