@@ -106,6 +106,13 @@ BAD_ROWS = [
     ("timestamp past year 9999 in UTC", lambda d: d["questions"][0].update(
         close_at="9999-12-31T23:59:59-23:59"),
      "questions[0] (strike-2027).close_at", "not a valid timestamp"),
+    ("integer too large for a float in a rule", lambda d: d["questions"][0].update(rule={
+        "type": "threshold", "series": "us-mx-tariff-rate", "op": ">=", "value": 10 ** 400,
+        "when": "any"}),
+     "questions[0] (strike-2027).rule.value", "not a finite number"),
+    ("integer too large for a float in an observation", lambda d: d.update(observations=[
+        {"series": "us-mx-tariff-rate", "at": "2026-01-02T00:00:00Z", "value": 10 ** 400}]),
+     "observations[0].value", "not a finite number"),
     ("NUL in a title", lambda d: d["questions"][0].update(title="Strike\x00"),
      "questions[0] (strike-2027).title", "NUL"),
     ("lone surrogate in a rationale", lambda d: d["forecasts"][0].update(rationale="\ud800"),

@@ -83,10 +83,7 @@ def timestamp(args: dict[str, str], name: str) -> datetime | None:
     raw = text(args, name, limit=40)
     if raw is None:
         return None
-    try:
-        return timeutil.parse(raw, where=name)
-    except (OverflowError, ValueError):  # a valid date whose UTC equivalent has no year
-        raise InvalidInput(f"{raw!r} is outside the supported range of dates", where=name) from None
+    return timeutil.parse(raw, where=name)
 
 
 def _no_constants(name: str) -> Any:

@@ -1,12 +1,12 @@
 """Checking a rule's JSON against its question (SPEC section 4), and cycle detection."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from forecasts.errors import InvalidInput
+from forecasts.numbers import finite_number
 
 SERIES = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 OPERATORS = (">=", ">", "<=", "<")
@@ -78,9 +78,7 @@ def _series(rule, where) -> str:
 
 
 def _number(value, where) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidInput(f"{value!r} is not a finite number", where=where)
-    return float(value)
+    return finite_number(value, where=where)
 
 
 def _threshold(rule, shape, lookup, slug, where):

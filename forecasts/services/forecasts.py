@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services.text import check_storable
 from forecasts.models import Forecast, Question, User
+from forecasts.numbers import finite_number
 from forecasts.services.questions import current_resolution, lock_question
+from forecasts.services.text import check_storable
 
 P_MIN, P_MAX = 0.001, 0.999
 SUM_TOLERANCE = 1e-6
@@ -25,12 +26,7 @@ MAX_RATIONALE = 10_000
 def _probability(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f"{value!r} is not a number", where=where)
-    try:
-        value = float(value)
-    except OverflowError:  # an integer too large for a float
-        raise InvalidInput("is not a finite number", where=where) from None
-    if not math.isfinite(value):
-        raise InvalidInput(f"{value!r} is not a finite number", where=where)
+    value = finite_number(value, where=where)
     if not P_MIN <= value <= P_MAX:
         raise InvalidInput(f"{value!r} is outside [{P_MIN}, {P_MAX}]", where=where)
     return value

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from forecasts import timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import Observation
+from forecasts.numbers import finite_number
 from forecasts.rules.validation import SERIES
 from forecasts.services.text import check_storable
 
@@ -33,9 +33,7 @@ def check_value(value: object, *, where: str = "value") -> float:
             value = float(value)
         except ValueError:
             raise InvalidInput(f"{value!r} is not a number", where=where) from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidInput(f"{value!r} is not a finite number", where=where)
-    return float(value)
+    return finite_number(value, where=where)
 
 
 def check_observation(entry: object, *, where: str) -> dict[str, Any]:
