@@ -33,8 +33,9 @@ def rescore_questions(session: Session, question_ids: Sequence[int] | None = Non
         return 0
     result = scoring.score_questions(inputs.questions, inputs.forecasts)
     qid = inputs.question_id
-    _insert_blocks(session, qid[result.question], result)
-    rows = list(zip(qid[result.question].tolist(), result.user.tolist(), result.brier.tolist(),
+    row_question = qid[result.question]
+    _insert_blocks(session, row_question, result)
+    rows = list(zip(row_question.tolist(), result.user.tolist(), result.brier.tolist(),
                     result.log.tolist(), _nullable(result.rps), result.peer.tolist(),
                     result.coverage.tolist()))
     _insert(session, QuestionScore, ("question_id", "user_id", "brier", "log", "rps", "peer",
