@@ -7,18 +7,26 @@ duration-weighted means of Brier, log and RPS over the user's window
 [first at, T1), coverage, and the peer score. Per question: the crowd's
 scores, time-weighted from the first scored forecast to T1.
 
-After one global grouping sort, the events are processed in blocks of whole
-questions (about ``_BLOCK_EVENTS`` events each): every step inside works on
-arrays that stay in cache, and no step needs more than one block's memory.
-The loop runs over blocks of data, not over questions or forecasts.
+The scored forecasts are split into *parts* of whole questions (about
+``_PART_EVENTS`` each, one radix pass), each part is grouped by question with
+one sort, and its events are processed in blocks of whole questions (about
+``_BLOCK_EVENTS`` events each): every step inside works on arrays that stay
+in cache, and no step needs more than one block's memory. Parts are
+independent, so a small thread pool scores several at once (numpy releases
+the GIL inside its array operations); results are put together in question
+order, so they do not depend on the number of threads. The loops run over
+parts and blocks of data, not over questions or forecasts.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validate as v
 from ._kernels import INT64_MAX, concat_ranges, group_sort, segmented_count, slot_rules
 from .crowd import question_rank, slot_prefixes
 from .crowdscore import crowd_scores
@@ -27,6 +35,7 @@ from .events import build_events
 from .peer import peer_by_pair
 
 _BLOCK_EVENTS = 1 << 16
+_PART_EVENTS = 1 << 19
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +67,7 @@ _CROWD_FIELDS = ("crowd_brier", "crowd_log", "crowd_rps", "crowd_start")
 
 
 def score_questions(questions: Questions, forecasts: Forecasts, *,
-                    crowd_points: bool = False) -> QuestionScores:
+                    crowd_points: bool = False, workers: int | None = None) -> QuestionScores:
     """Score every resolved question and (question, user) pair (SPEC section 5).
 
     Per forecast: Brier sum_k (p_k - [k=o])^2 (Brier 1950), log -ln p_o, RPS
@@ -68,12 +77,15 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
     (Metaculus peer score). Crowd: median P(yes) (binary) or mean vector.
     Probability rows must sum to 1 within 1e-6 (checked on scored forecasts).
     The ``crowd_points_*`` arrays are filled only with ``crowd_points=True``
-    (else they are empty).
+    (else they are empty). ``workers`` threads score parts of the questions
+    at once (default: the CPUs this process may use, at most 4); the result
+    does not depend on it.
     """
     if not isinstance(questions, Questions):
         raise ValueError("questions: expected a scoring.Questions")
     if not isinstance(forecasts, Forecasts):
         raise ValueError("forecasts: expected a scoring.Forecasts")
+    workers = _default_workers() if workers is None else v.positive_int("workers", workers)
     offsets = flat_offsets(questions.n_options, forecasts, check_sums=False)
     fq = forecasts.question
     at = forecasts.at
@@ -81,47 +93,81 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
     open_at = np.where(questions.outcome >= 0, questions.open_at, INT64_MAX)
     scored = np.flatnonzero((at >= open_at[fq]) & (at < questions.end_at[fq]))
     q = len(questions)
-    forecast, key = group_sort(fq[scored], scored)
 
     weight = np.zeros(len(forecasts))
     crowd = {name: np.full(q, np.nan) for name in _CROWD_FIELDS[:3]}
     crowd["crowd_start"] = np.full(q, -1, dtype=np.int64)
-    # Outputs sized by an upper bound (a pair or point has at least one
-    # scored event), filled block by block and trimmed at the end; pages
-    # never written are never touched.
-    bound = scored.size
-    rows = {name: np.empty(bound, np.int64 if name in ("question", "user") else np.float64)
-            for name in _PAIR_FIELDS}
-    points = (np.empty(bound if crowd_points else 0, np.int64),
-              np.empty(bound if crowd_points else 0), np.empty(bound if crowd_points else 0))
-    n_rows = n_points = 0
-    for lo, hi in _blocks(key, _BLOCK_EVENTS):
-        ev, seg_q = _block_events(forecast[lo:hi], key[lo:hi], questions, forecasts)
-        n, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets,
-                                       rows, n_rows)
-        n_rows += n
-        weight[ev.forecast] = w
-        for name in _CROWD_FIELDS:
-            crowd[name][seg_q] = seg_crowd[name]
-        if crowd_points:
+
+    def score_part(part):
+        """Pair rows and crowd points of one part, block by block; the
+        weights and crowd scores go straight to their (disjoint) places."""
+        forecast, key = group_sort(fq[part], part)
+        blocks = []
+        for lo, hi in _blocks(key, _BLOCK_EVENTS):
+            ev, seg_q = _block_events(forecast[lo:hi], key[lo:hi], questions, forecasts)
+            pairs, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets)
+            weight[ev.forecast] = w
+            for name in _CROWD_FIELDS:
+                crowd[name][seg_q] = seg_crowd[name]
             seg, p_yes, p_weight = seg_crowd["points"]
-            end = n_points + seg.size
-            np.take(seg_q, seg, out=points[0][n_points:end], mode="clip")
-            points[1][n_points:end] = p_yes
-            points[2][n_points:end] = p_weight
-            n_points = end
-    rows = {name: values[:n_rows] for name, values in rows.items()}
+            points = (seg_q[seg], p_yes, p_weight) if crowd_points else ()
+            blocks.append((pairs, points))
+        return blocks
+
+    parts = _parts(fq[scored], scored, q, _PART_EVENTS)
+    if workers > 1 and len(parts) > 1:
+        with ThreadPoolExecutor(min(workers, len(parts))) as pool:
+            results = [b for blocks in pool.map(score_part, parts) for b in blocks]
+    else:
+        results = [b for part in parts for b in score_part(part)]
+    rows = {name: _concat([pairs[name] for pairs, _ in results],
+                          np.int64 if name in ("question", "user") else np.float64)
+            for name in _PAIR_FIELDS}
+    points = [_concat([p[i] for _, p in results if p], dtype)
+              for i, dtype in enumerate((np.int64, np.float64, np.float64))]
     return QuestionScores(forecast_weight=weight, **rows, **crowd,
-                          crowd_points_question=points[0][:n_points],
-                          crowd_points_p_yes=points[1][:n_points],
-                          crowd_points_weight=points[2][:n_points])
+                          crowd_points_question=points[0], crowd_points_p_yes=points[1],
+                          crowd_points_weight=points[2])
+
+
+def _default_workers():
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _concat(arrays, dtype):
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
+def _parts(keys, payload, n_keys, size):
+    """``payload`` (increasing) split into runs of whole keys of about
+    ``size`` items each, keys ascending from run to run, each run increasing.
+
+    One stable radix pass on the run number (a uint8): sorting each run by
+    key afterwards touches a cache-sized range instead of all the data.
+    """
+    n_parts = min(255, -(-payload.size // size))
+    if n_parts <= 1:
+        return [payload]
+    counts = np.bincount(keys, minlength=n_keys)
+    before = np.cumsum(counts) - counts
+    part_of_key = (before * n_parts // payload.size).astype(np.uint8)
+    order = np.argsort(part_of_key[keys], kind="stable")
+    ends = np.cumsum(np.bincount(part_of_key, weights=counts, minlength=n_parts))
+    grouped = payload[order]
+    edges = np.concatenate(([0], ends.astype(np.int64)))
+    return [grouped[lo:hi] for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()) if hi > lo]
 
 
 def _blocks(key, size):
     """(lo, hi) ranges of about ``size`` events that never split a question."""
     m = key.size
     starts = np.flatnonzero(np.diff(key, prepend=-1))
-    cuts = starts[np.searchsorted(starts, np.arange(size, m, size))] if m > size else []
+    first_after = np.searchsorted(starts, np.arange(size, m, size))
+    cuts = starts[first_after[first_after < starts.size]]  # none inside the last question
     edges = np.unique(np.concatenate(([0], cuts, [m]))).astype(np.int64)
     return zip(edges[:-1].tolist(), edges[1:].tolist())
 
@@ -161,9 +207,8 @@ def _gather_rows(probs, starts, prefix):
     return out, row_start
 
 
-def _score_block(ev, seg_q, questions, probs, offsets, rows, at):
-    """Write the block's pair rows (by question, user) into ``rows`` from
-    position ``at``; return their number, forecast weights and crowd scores."""
+def _score_block(ev, seg_q, questions, probs, offsets):
+    """The block's pair rows (by question, user), forecast weights and crowd scores."""
     seg_k = questions.n_options[seg_q]
     t1 = questions.end_at[seg_q]
     span = questions.close_at[seg_q] - questions.open_at[seg_q]
@@ -204,8 +249,7 @@ def _score_block(ev, seg_q, questions, probs, offsets, rows, at):
     per_seg = np.bincount(pair_seg, minlength=seg_q.size)
     first = np.cumsum(per_seg) - per_seg
     back = concat_ranges(first[by_question], per_seg[by_question])
-    for name, values in pairs.items():
-        np.take(values, back, out=rows[name][at:at + n_pairs], mode="clip")
+    pairs = {name: values[back] for name, values in pairs.items()}
     seg_crowd = crowd_scores(ev, seg_k, probs, row_start, outcome, dt, standing, prefix,
                              questions.ordered[seg_q], t1)
-    return n_pairs, weight, seg_crowd
+    return pairs, weight, seg_crowd

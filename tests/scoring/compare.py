@@ -20,9 +20,10 @@ def close(a, b, tol=TOL):
     return abs(a - b) <= tol * max(1.0, abs(b))
 
 
-def assert_matches_reference(questions, forecasts):
-    """score_questions equals reference_impl.score_questions in every output."""
-    got = scoring.score_questions(questions, forecasts)
+def assert_matches_reference(questions, forecasts, **options):
+    """score_questions (called with ``options``) equals
+    reference_impl.score_questions in every output."""
+    got = scoring.score_questions(questions, forecasts, **options)
     want = ref.score_questions(*as_lists(questions, forecasts))
     keys = list(zip(got.question.tolist(), got.user.tolist()))
     assert keys == sorted(want["rows"]), "rows differ or are not sorted by (question, user)"

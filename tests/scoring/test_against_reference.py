@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scoring
-from scoring import median
+from scoring import engine, median
 from tests.scoring import reference_impl as ref
 from tests.scoring.compare import assert_matches_reference, close
 from tests.scoring.strategies import bundles, random_bundle
@@ -44,6 +44,34 @@ def test_small_chunks_match_reference(monkeypatch):
     monkeypatch.setattr(median, "_CHUNK_WORDS", 64)
     rng = np.random.default_rng(7)
     assert_matches_reference(*random_bundle(rng, 30, 1200, 20))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_many_parts_and_blocks_match_reference(workers, monkeypatch):
+    # Tiny parts and blocks: questions are split over 20+ parts and their
+    # blocks, scored by several threads, and put back in question order.
+    monkeypatch.setattr(engine, "_PART_EVENTS", 100)
+    monkeypatch.setattr(engine, "_BLOCK_EVENTS", 30)
+    rng = np.random.default_rng(11)
+    assert_matches_reference(*random_bundle(rng, 60, 2500, 25), workers=workers)
+
+
+def test_a_last_question_larger_than_a_block(monkeypatch):
+    # Regression: a block boundary that fell inside the last question
+    # indexed past the question starts.
+    monkeypatch.setattr(engine, "_BLOCK_EVENTS", 30)
+    rng = np.random.default_rng(13)
+    assert_matches_reference(*random_bundle(rng, 1, 200, 15), workers=1)
+
+
+def test_result_does_not_depend_on_the_number_of_threads(monkeypatch):
+    monkeypatch.setattr(engine, "_PART_EVENTS", 100)
+    monkeypatch.setattr(engine, "_BLOCK_EVENTS", 30)
+    bundle = random_bundle(np.random.default_rng(12), 60, 2500, 25, kinds=(2, 2, 3, 5))
+    one, many = (scoring.score_questions(*bundle, crowd_points=True, workers=w) for w in (1, 4))
+    assert one.crowd_points_question.size > 0
+    for name, a in vars(one).items():
+        np.testing.assert_array_equal(a, getattr(many, name), err_msg=name)
 
 
 @EXAMPLES
