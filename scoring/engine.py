@@ -34,7 +34,7 @@ from .data import Forecasts, Questions, flat_offsets
 from .events import build_events
 from .peer import peer_by_pair
 
-_BLOCK_EVENTS = 1 << 16
+_BLOCK_EVENTS = 1 << 17
 _PART_EVENTS = 1 << 19
 
 
