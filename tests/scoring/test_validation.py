@@ -150,6 +150,10 @@ CASES = [
      lambda: scoring.score_questions({}, forecasts())),
     ("score_questions_forecasts_type", r"forecasts: ",
      lambda: scoring.score_questions(questions(), {})),
+    ("score_questions_workers", r"workers: must be >= 1",
+     lambda: scoring.score_questions(questions(), forecasts(), workers=0)),
+    ("score_questions_workers_type", r"workers: expected an integer",
+     lambda: scoring.score_questions(questions(), forecasts(), workers=1.5)),
     ("current_crowd_forecasts_type", r"forecasts: ", lambda: scoring.current_crowd([2], None)),
 ]
 
