@@ -59,13 +59,16 @@ class Leaderboard:
     interval_high: np.ndarray
 
 
-def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9, seed=0):
+def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9, seed=0,
+                intervals_for=None):
     """Rank users by a metric with bootstrap intervals (SPEC section 6).
 
     ``values`` maps "brier", "log", "peer", "coverage" to float arrays aligned
     with ``user`` (one entry per scored (question, user) row). brier and log
     rank ascending, peer and peer_total descending; the interval is the
     seeded percentile (Poisson) bootstrap of the metric over questions.
+    ``intervals_for`` (user ids) limits the bootstrap to those users, whose
+    intervals are those of a full run (to rounding); the other rows get NaN.
     """
     if metric not in _METRICS:
         raise ValueError(f"metric: must be one of {sorted(_METRICS)}, got {metric!r}")
@@ -83,6 +86,8 @@ def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9
     n_boot = v.positive_int("n_boot", n_boot)
     level = v.unit_interval("level", level)
     seed = v.positive_int("seed", seed, minimum=0)
+    if intervals_for is not None:
+        intervals_for = v.int_array("intervals_for", intervals_for)
 
     code, ids = dense_codes(user)
     counts = np.bincount(code, minlength=ids.size)
@@ -95,12 +100,17 @@ def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9
     table["peer_total"] = table["peer"] * n
     ranked = table[metric]
 
+    boot = keep if intervals_for is None else keep & np.isin(ids, intervals_for)
+    chosen = np.flatnonzero(boot)
     remap = np.full(ids.size, -1, dtype=np.int64)
-    remap[kept] = np.arange(kept.size)
-    rows = np.flatnonzero(keep[code])
+    remap[chosen] = np.arange(chosen.size)
+    rows = np.flatnonzero(boot[code])
     x = cols["peer" if metric == "peer_total" else metric][rows]
     quantiles = ((1.0 - level) / 2.0, (1.0 + level) / 2.0)
-    low, high = _bootstrap_intervals(remap[code[rows]], x, n, n_boot, seed, quantiles)
+    low, high = np.full(kept.size, np.nan), np.full(kept.size, np.nan)
+    at = np.searchsorted(kept, chosen)
+    low[at], high[at] = _bootstrap_intervals(remap[code[rows]], x, counts[chosen], n_boot,
+                                             seed, quantiles)
     if metric == "peer_total":
         low, high = low * n, high * n
 

@@ -319,6 +319,25 @@ def test_bootstrap_interval_depends_on_the_seed():
     assert first.interval_low[0] < x.mean() < first.interval_high[0]
 
 
+@pytest.mark.parametrize("metric", ["brier", "peer_total"])
+def test_intervals_for_some_users_equal_the_full_run(metric):
+    rng = np.random.default_rng(5)
+    user = rng.integers(0, 40, 900) * 3
+    values = {"brier": rng.random(900), "log": rng.random(900),
+              "peer": rng.normal(0, 10, 900), "coverage": rng.random(900)}
+    full = scoring.leaderboard(user, values, metric=metric, min_questions=15, seed=4)
+    some = scoring.leaderboard(user, values, metric=metric, min_questions=15, seed=4,
+                               intervals_for=[0, 9, 30, 1000])
+    np.testing.assert_array_equal(some.user, full.user)
+    np.testing.assert_array_equal(some.rank, full.rank)
+    picked = np.isin(some.user, [0, 9, 30])
+    assert 0 < picked.sum() < some.user.size
+    # Equal up to the rounding of a differently shaped matrix product.
+    np.testing.assert_allclose(some.interval_low[picked], full.interval_low[picked], rtol=1e-12)
+    np.testing.assert_allclose(some.interval_high[picked], full.interval_high[picked], rtol=1e-12)
+    assert np.isnan(some.interval_low[~picked]).all() and np.isnan(some.interval_high[~picked]).all()
+
+
 def test_bootstrap_interval_depends_only_on_the_users_own_values(monkeypatch):
     # Documented: the interval depends on seed, n_boot, level and the user's
     # own values, not on other users nor on how the replicates are chunked.
