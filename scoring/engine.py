@@ -91,7 +91,7 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
     at = forecasts.at
     # Unresolved questions open "never", so one comparison per bound suffices.
     open_at = np.where(questions.outcome >= 0, questions.open_at, INT64_MAX)
-    scored = np.flatnonzero((at >= open_at[fq]) & (at < questions.end_at[fq]))
+    scored = (at >= open_at[fq]) & (at < questions.end_at[fq])
     q = len(questions)
 
     weight = np.zeros(len(forecasts))
@@ -114,7 +114,7 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
             blocks.append((pairs, points))
         return blocks
 
-    parts = _parts(fq[scored], scored, q, _PART_EVENTS)
+    parts = _parts(fq, scored, q, _PART_EVENTS)
     if workers > 1 and len(parts) > 1:
         with ThreadPoolExecutor(min(workers, len(parts))) as pool:
             results = [b for blocks in pool.map(score_part, parts) for b in blocks]
@@ -142,24 +142,28 @@ def _concat(arrays, dtype):
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
-def _parts(keys, payload, n_keys, size):
-    """``payload`` (increasing) split into runs of whole keys of about
-    ``size`` items each, keys ascending from run to run, each run increasing.
+def _parts(keys, keep, n_keys, size):
+    """Positions where ``keep`` is true, split into runs of whole ``keys`` of
+    about ``size`` positions each: keys ascending from run to run, positions
+    increasing within each run.
 
-    One stable radix pass on the run number (a uint8): sorting each run by
-    key afterwards touches a cache-sized range instead of all the data.
+    One stable radix pass on the run number (a uint8, 255 for the positions
+    not kept): sorting each run by key afterwards touches a cache-sized range
+    instead of all the data.
     """
-    n_parts = min(255, -(-payload.size // size))
+    counts = np.bincount(keys, weights=keep, minlength=n_keys).astype(np.int64)
+    total = int(counts.sum())
+    n_parts = min(254, -(-total // size))
     if n_parts <= 1:
-        return [payload]
-    counts = np.bincount(keys, minlength=n_keys)
+        return [np.flatnonzero(keep)]
     before = np.cumsum(counts) - counts
-    part_of_key = (before * n_parts // payload.size).astype(np.uint8)
-    order = np.argsort(part_of_key[keys], kind="stable")
+    part_of_key = (before * n_parts // total).astype(np.uint8)
+    part = part_of_key[keys]
+    part[~keep] = 255
+    order = np.argsort(part, kind="stable")
     ends = np.cumsum(np.bincount(part_of_key, weights=counts, minlength=n_parts))
-    grouped = payload[order]
-    edges = np.concatenate(([0], ends.astype(np.int64)))
-    return [grouped[lo:hi] for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()) if hi > lo]
+    edges = np.concatenate(([0], ends.astype(np.int64))).tolist()
+    return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
 def _blocks(key, size):
