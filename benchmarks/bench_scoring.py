@@ -9,7 +9,8 @@ few dozen forecasters (heavy-tailed: a few popular questions have hundreds)
 who update a few times; probabilities are given to 0.001 like the app's
 inputs. Records are in chronological order, as database ids are assigned in
 a live app (``--shuffle-records`` shuffles them, the worst case for the
-grouping step). Generation is not timed.
+grouping step). Generation is not timed. The full pass runs with the
+engine's default number of workers and again with one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scoring  # noqa: E402
+from scoring import engine  # noqa: E402
 from tests.scoring import reference_impl  # noqa: E402
 from tests.scoring.builders import as_lists  # noqa: E402
 
@@ -95,9 +97,9 @@ def subsample(qs, fs, n_target, seed=1):
     return sub_q, sub_f
 
 
-def full_pass(qs, fs):
+def full_pass(qs, fs, workers=None):
     """score_questions followed by the brier leaderboard over all rows."""
-    s = scoring.score_questions(qs, fs)
+    s = scoring.score_questions(qs, fs, workers=workers)
     values = {"brier": s.brier, "log": s.log, "peer": s.peer, "coverage": s.coverage}
     return scoring.leaderboard(s.user, values, metric="brier")
 
@@ -121,6 +123,7 @@ def main():
     qs, fs = synthetic(args.n, shuffle=args.shuffle_records)
 
     score_s = timed(lambda: full_pass(qs, fs))
+    one_thread_s = timed(lambda: full_pass(qs, fs, workers=1))
     shift = int(fs.at.max() - fs.at.min()).bit_length()
     ubits = int(fs.user.max()).bit_length()
     key = (((fs.question << ubits) | fs.user) << shift) | (fs.at - fs.at.min())
@@ -140,6 +143,8 @@ def main():
         "score_seconds": round(score_s, 3),
         "argsort_seconds": round(argsort_s, 3),
         "ratio_to_argsort": round(score_s / argsort_s, 2),
+        "workers": engine._default_workers(),
+        "score_seconds_one_worker": round(one_thread_s, 3),
         "subsample_forecasts": len(sub_f),
         "engine_subsample_seconds": round(engine_s, 4),
         "reference_subsample_seconds": round(reference_s, 2),
