@@ -354,3 +354,19 @@ def test_bootstrap_interval_depends_only_on_the_users_own_values(monkeypatch):
         row = mixed.user.tolist().index(0)
         assert mixed.interval_low[row] == pytest.approx(alone.interval_low[0], rel=1e-12)
         assert mixed.interval_high[row] == pytest.approx(alone.interval_high[0], rel=1e-12)
+
+
+def test_bootstrap_weights_follow_poisson_one():
+    module = importlib.import_module("scoring.leaderboard")
+    table = module._POISSON_16
+    for k in range(12):
+        want = math.exp(-1.0) / math.factorial(k)
+        assert abs((table == k).mean() - want) <= 2.0 ** -16, k
+    weights = module.replicate_weights(3, 600, 100, 700)
+    assert weights.shape == (600, 600)
+    assert (weights == np.rint(weights)).all() and weights.min() == 0
+    # 360,000 draws: mean and variance 1 within five standard errors.
+    assert abs(weights.mean() - 1.0) < 5 * (1 / 600)
+    assert abs(weights.var() - 1.0) < 5 * math.sqrt(3 / 360_000)
+    # Tiles are fixed: columns 100.. of a wider draw are the same numbers.
+    np.testing.assert_array_equal(module.replicate_weights(3, 600, 0, 700)[:, 100:], weights)
