@@ -7,9 +7,10 @@ import pytest
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from forecasts import migrate
+from forecasts.db import SQLITE_MMAP_BYTES
 from forecasts.models import Base
 
 
@@ -46,3 +47,11 @@ def test_sqlite_pragmas(database):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_sqlite_maps_the_file_for_read_transactions_only(database):
+    if not database.is_sqlite:
+        return
+    for write, expected in ((False, SQLITE_MMAP_BYTES), (True, 0), (False, SQLITE_MMAP_BYTES)):
+        with database.session(write=write) as session:  # one pooled connection throughout
+            assert session.execute(text("PRAGMA mmap_size")).scalar() == expected
