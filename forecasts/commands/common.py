@@ -27,9 +27,12 @@ class Context:
         self._db: Database | None = None
 
     def database(self, *, check_schema: bool = True) -> Database:
+        """The database, opened on first use and closed when the command ends."""
         if self._db is None:
             self._db = Database(self.settings["DATABASE_URL"],
                                 busy_timeout_ms=self.settings["SQLITE_BUSY_TIMEOUT_MS"])
+            # Closing the last connection lets SQLite fold its WAL into the file.
+            click.get_current_context().call_on_close(self._db.dispose)
         if check_schema and not migrate.is_current(self._db):
             raise click.ClickException(
                 "the database schema is missing or out of date; run `forecasts init-db`")

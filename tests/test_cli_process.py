@@ -1,5 +1,6 @@
-"""The CLI starts fast: a read command loads neither the web stack nor the plotting,
-statistics or migration libraries (each costs tens to hundreds of milliseconds)."""
+"""`forecasts` as a fresh process, the way scripts run it: it starts fast (a read command
+loads neither the web stack nor the plotting, statistics or migration libraries, each
+tens to hundreds of milliseconds), and it closes its database on the way out."""
 from __future__ import annotations
 
 import json
@@ -61,3 +62,28 @@ def test_read_commands_load_no_heavy_library(scored, env, args):
 def test_the_probe_sees_a_heavy_import(env):
     _, heavy = loaded_heavy_modules(env, ["leaderboard", "--format", "json"], "flask")
     assert "flask" in heavy
+
+
+def run_program(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m cli ARGS`: the program's own entry point, as the console script runs it."""
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_the_program_closes_the_database_when_a_command_ends(scored, env, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log shows whether the last connection closed")
+    path = Path(db_url.removeprefix("sqlite:///"))
+    for args in (["rescore"], ["leaderboard", "--format", "json"], ["resolve", "nope", "yes"]):
+        done = run_program(env, *args)
+        assert done.returncode == (1 if args[0] == "resolve" else 0), done.stderr
+        # The last connection to close folds the log into the file and deletes it.
+        assert sorted(p.name for p in path.parent.glob(path.name + "*")) == [path.name], args
+
+
+def test_the_program_fails_with_one_line(env):
+    done = run_program(env, "leaderboard", "--metric", "nope")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
