@@ -58,7 +58,7 @@ def test_wheel_contents(wheel):
                 for p in list((ROOT / "forecasts").rglob("*.py")) + list((ROOT / "scoring").rglob("*.py"))}
     assert {n.rsplit("/", 1)[0] for n in names if n.endswith(".py")} >= packages
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "forecasts = cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "forecasts = cli:run" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installed_wheel_serves_pages(wheel, tmp_path):
