@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts.errors import InvalidInput
 from forecasts.models import CrowdScore, Question, QuestionTag, Resolution, User
-from forecasts.queries import score_records
+from forecasts.queries import fetch_columns, score_records
 
 METRICS = ("brier", "log", "peer", "peer_total")
 COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "coverage",
@@ -74,20 +74,19 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
 
 
 def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) -> dict | None:
-    rows = session.execute(select(CrowdScore.brier, CrowdScore.log)
-                           .where(CrowdScore.question_id.in_(chosen))
-                           .order_by(CrowdScore.question_id)).all()
-    if not rows:
+    brier, log = fetch_columns(session, select(CrowdScore.brier, CrowdScore.log)
+                               .where(CrowdScore.question_id.in_(chosen))
+                               .order_by(CrowdScore.question_id), (np.float64, np.float64))
+    if not brier.size:
         return None
-    brier, log = (np.array(c, np.float64) for c in zip(*rows))
     interval = [None, None]
     if metric in ("brier", "log"):
-        zeros = np.zeros(len(rows))
-        board = scoring.leaderboard(np.zeros(len(rows), np.int64),
+        zeros = np.zeros(brier.size)
+        board = scoring.leaderboard(np.zeros(brier.size, np.int64),
                                     {"brier": brier, "log": log, "peer": zeros, "coverage": zeros + 1},
                                     metric=metric, n_boot=n_boot, seed=seed)
         interval = [float(board.interval_low[0]), float(board.interval_high[0])]
-    return {"rank": None, "user": "crowd", "questions": len(rows), "brier": float(brier.mean()),
+    return {"rank": None, "user": "crowd", "questions": brier.size, "brier": float(brier.mean()),
             "log": float(log.mean()), "peer": None, "peer_total": None, "coverage": None,
             "interval": interval}
 
