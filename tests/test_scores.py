@@ -165,3 +165,28 @@ def test_score_blocks_hold_exactly_the_stored_rows(runner, tmp_path, reference, 
     assert packed_again == rows_again
     # Rescoring everything may sum in another order: equal to rounding.
     assert np.allclose(np.array(rows_again), np.array(rows_after), rtol=1e-12, atol=1e-12)
+
+
+def test_standing_is_the_users_leaderboard_row(runner, tmp_path, reference, database):
+    # The profile page's standing draws one user's interval; it must be the
+    # full leaderboard's row, and None for a user with no scored question.
+    from sqlalchemy import select
+
+    from forecasts.models import User
+    from forecasts.services import leaderboard as board
+
+    load(runner, tmp_path, reference["bundles"][1]["bundle"])
+    with database.session() as s:
+        rows = board.leaderboard(s, n_boot=300, seed=5)
+        users = {u.username: u for u in s.scalars(select(User))}
+        assert len(rows) >= 2
+        for row in rows:
+            one, ranked = board.standing(s, users[row["user"]], n_boot=300, seed=5)
+            assert ranked == len(rows)
+            assert {k: v for k, v in one.items() if k != "interval"} == \
+                {k: v for k, v in row.items() if k != "interval"}
+            assert one["interval"] == pytest.approx(row["interval"], rel=1e-12)
+        unranked = [u for name, u in users.items() if name not in {r["user"] for r in rows}]
+        assert unranked  # dan forecasts only on unscored questions
+        for user in unranked:
+            assert board.standing(s, user, n_boot=300, seed=5) == (None, len(rows))

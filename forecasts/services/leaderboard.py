@@ -52,25 +52,47 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
         raise InvalidInput(f"{min_questions!r} is not a whole number of at least 1",
                            where="min_questions")
     chosen = _question_filter(tag, resolved_from, resolved_to)
-    # Ordered by (question, user), so the bootstrap intervals agree across databases.
-    records = score_records(session, chosen)
-    board = scoring.leaderboard(records["user_id"],
-                                {k: records[k] for k in ("brier", "log", "peer", "coverage")},
-                                metric=metric, min_questions=min_questions, n_boot=n_boot, seed=seed)
-    names = {uid: name for uid, name in session.execute(
-        select(User.id, User.username).where(User.id.in_(board.user.tolist())))}
-    out = [{"rank": int(board.rank[i]), "user": names[int(board.user[i])],
-            "questions": int(board.questions[i]), "brier": float(board.brier[i]),
-            "log": float(board.log[i]), "peer": float(board.peer[i]),
-            "peer_total": float(board.peer_total[i]), "coverage": float(board.coverage[i]),
-            "interval": [float(board.interval_low[i]), float(board.interval_high[i])]}
-           for i in range(len(board.user))]
+    board = _board(session, chosen, metric, min_questions, n_boot, seed)
+    out = _rows(session, board, range(len(board.user)))
     out.sort(key=lambda r: (r["rank"], r["user"].lower()))
     if with_crowd:
         crowd = _crowd_row(session, chosen, metric, n_boot, seed)
         if crowd:
             out.append(crowd)
     return out
+
+
+def standing(session: Session, user: User, *, n_boot: int = DEFAULT_BOOTSTRAP,
+             seed: int = DEFAULT_SEED) -> tuple[dict[str, Any] | None, int]:
+    """One forecaster's row of the Brier leaderboard over all questions (None if
+    unranked) and the number of ranked forecasters. The bootstrap interval is
+    drawn for that forecaster only, and equals the full leaderboard's."""
+    board = _board(session, _question_filter(None, None, None), "brier", 1, n_boot, seed,
+                   intervals_for=[user.id])
+    at = np.flatnonzero(board.user == user.id)
+    return (_rows(session, board, at.tolist())[0] if at.size else None), len(board.user)
+
+
+def _board(session: Session, chosen, metric: str, min_questions: int, n_boot: int, seed: int,
+           intervals_for: list[int] | None = None) -> scoring.Leaderboard:
+    # Ordered by (question, user), so the bootstrap intervals agree across databases.
+    records = score_records(session, chosen)
+    return scoring.leaderboard(records["user_id"],
+                               {k: records[k] for k in ("brier", "log", "peer", "coverage")},
+                               metric=metric, min_questions=min_questions, n_boot=n_boot,
+                               seed=seed, intervals_for=intervals_for)
+
+
+def _rows(session: Session, board: scoring.Leaderboard, which) -> list[dict[str, Any]]:
+    """Rows of ``board`` at the positions ``which``, with usernames."""
+    ids = [int(board.user[i]) for i in which]
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return [{"rank": int(board.rank[i]), "user": names[int(board.user[i])],
+             "questions": int(board.questions[i]), "brier": float(board.brier[i]),
+             "log": float(board.log[i]), "peer": float(board.peer[i]),
+             "peer_total": float(board.peer_total[i]), "coverage": float(board.coverage[i]),
+             "interval": [float(board.interval_low[i]), float(board.interval_high[i])]}
+            for i in which]
 
 
 def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) -> dict | None:

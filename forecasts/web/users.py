@@ -24,13 +24,12 @@ def profile(username: str):
     """A forecaster's standing, scores, calibration and forecasts."""
     session = get_session()
     user = get_user(session, username)
-    board = leaderboard.leaderboard(session, metric="brier",
-                                    n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
-                                    seed=current_app.config["LEADERBOARD_SEED"])
-    standing = next((row for row in board if row["user"] == user.username), None)
+    standing, ranked = leaderboard.standing(session, user,
+                                            n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
+                                            seed=current_app.config["LEADERBOARD_SEED"])
     n_forecasts, n_questions, first_at = browse.user_activity(session, user)
     return render_template(
-        "users/profile.html", user=user, standing=standing, ranked=len(board),
+        "users/profile.html", user=user, standing=standing, ranked=ranked,
         scores=scores.user_scores(session, user),
         calibration=calibration.calibration(session, user.username),
         entries=browse.user_questions(session, user),
