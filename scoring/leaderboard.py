@@ -182,7 +182,10 @@ def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
     for c_lo in range(0, n_boot, step):            # replicate chunks
         c_hi = min(n_boot, c_lo + step)
         weights = replicate_weights(seed, n_max, c_lo, c_hi)
-        cum_w = np.cumsum(weights, axis=0)
+        # Column sums of the first c weight rows, for each question count c in use.
+        sizes = np.unique(n)
+        cum_w = np.cumsum(np.add.reduceat(weights[:n_max], np.append(0, sizes[:-1]), axis=0),
+                          axis=0)
         for lo, hi in zip(bounds[:-1], bounds[1:]):  # question-count classes
             members = by_class[lo:hi]
             width = int(n[members].max())
@@ -193,7 +196,7 @@ def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
                 slot = concat_ranges(np.zeros(who.size, np.int64), n[who])
                 padded[np.repeat(np.arange(who.size), n[who]), slot] = \
                     x[concat_ranges(first[who], n[who])]
-                totals = cum_w[n[who] - 1]
+                totals = cum_w[np.searchsorted(sizes, n[who])]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     means = (padded @ weights[:width]) / np.where(totals > 0, totals, np.nan)
                 if whole:
@@ -214,7 +217,7 @@ def _percentiles(stats, quantiles):
     if full.any():
         h = np.array(quantiles) * (b - 1)
         below = np.floor(h).astype(np.int64)
-        kth = np.unique(np.minimum(np.concatenate((below, below + 1)), b - 1))
+        kth = sorted({min(int(i), b - 1) for i in (*below, *(below + 1))})
         ordered[full] = np.partition(stats[full], kth, axis=1)
     if (~full).any():
         ordered[~full] = np.sort(stats[~full], axis=1)  # NaN sorts last
