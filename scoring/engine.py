@@ -131,6 +131,7 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
 
 
 def _default_workers():
+    """The CPUs this process may run on, at most 4."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

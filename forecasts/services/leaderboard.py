@@ -66,7 +66,7 @@ def standing(session: Session, user: User, *, n_boot: int = DEFAULT_BOOTSTRAP,
              seed: int = DEFAULT_SEED) -> tuple[dict[str, Any] | None, int]:
     """One forecaster's row of the Brier leaderboard over all questions (None if
     unranked) and the number of ranked forecasters. The bootstrap interval is
-    drawn for that forecaster only, and equals the full leaderboard's."""
+    drawn for that forecaster only; it equals the full leaderboard's to rounding."""
     board = _board(session, _question_filter(None, None, None), "brier", 1, n_boot, seed,
                    intervals_for=[user.id])
     at = np.flatnonzero(board.user == user.id)
