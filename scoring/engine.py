@@ -140,7 +140,7 @@ def _default_workers():
 
 
 def _concat(arrays, dtype):
-    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
 
 def _parts(keys, keep, n_keys, size):

@@ -179,12 +179,12 @@ def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
     cls = np.ceil(2.0 * np.log2(n)).astype(np.int64)
     by_class = np.argsort(cls, kind="stable")
     bounds = np.flatnonzero(np.diff(cls[by_class], prepend=-1, append=-1))
+    sizes = np.unique(n)
     for c_lo in range(0, n_boot, step):            # replicate chunks
         c_hi = min(n_boot, c_lo + step)
         weights = replicate_weights(seed, n_max, c_lo, c_hi)
         # Column sums of the first c weight rows, for each question count c in use.
-        sizes = np.unique(n)
-        cum_w = np.cumsum(np.add.reduceat(weights[:n_max], np.append(0, sizes[:-1]), axis=0),
+        cum_w = np.cumsum(np.add.reduceat(weights, np.append(0, sizes[:-1]), axis=0),
                           axis=0)
         for lo, hi in zip(bounds[:-1], bounds[1:]):  # question-count classes
             members = by_class[lo:hi]
