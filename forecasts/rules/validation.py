@@ -77,10 +77,6 @@ def _series(rule, where) -> str:
     return series
 
 
-def _number(value, where) -> float:
-    return finite_number(value, where=where)
-
-
 def _threshold(rule, shape, lookup, slug, where):
     if shape.kind != "binary":
         raise InvalidInput("a threshold rule needs a binary question", where=where)
@@ -92,7 +88,7 @@ def _threshold(rule, shape, lookup, slug, where):
     if when not in WHEN:
         raise InvalidInput(f"{when!r} is not one of {', '.join(WHEN)}", where=f"{where}.when")
     return {"type": "threshold", "series": _series(rule, where), "op": op,
-            "value": _number(rule.get("value"), f"{where}.value"), "when": when}
+            "value": finite_number(rule.get("value"), where=f"{where}.value"), "when": when}
 
 
 def _bins(rule, shape, lookup, slug, where):
@@ -101,7 +97,7 @@ def _bins(rule, shape, lookup, slug, where):
     edges = rule.get("edges")
     if not isinstance(edges, list):
         raise InvalidInput("must be a list of numbers", where=f"{where}.edges")
-    values = [_number(e, f"{where}.edges[{i}]") for i, e in enumerate(edges)]
+    values = [finite_number(e, where=f"{where}.edges[{i}]") for i, e in enumerate(edges)]
     if len(values) != len(shape.options) - 1:
         raise InvalidInput(f"{len(values)} edges for {len(shape.options)} options; "
                            f"need {len(shape.options) - 1}", where=f"{where}.edges")
