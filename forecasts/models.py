@@ -56,10 +56,16 @@ class User(Base):
     # Bumped on logout and password change: sessions carrying an older epoch are void.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    # Set by `forecasts user deactivate`: no login, no tokens; the forecasts stay scored.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcMicros)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
 
     def __repr__(self) -> str:
         return f"<User {self.username!r} {self.role}>"
@@ -82,11 +88,16 @@ class ApiToken(Base):
         return f"<ApiToken {self.id} of user {self.user_id}>"
 
 
+# A question's review state: proposals from forecasters wait as drafts for an admin.
+DRAFT, PUBLISHED, REJECTED = "draft", "published", "rejected"
+
+
 class Question(Base):
     __tablename__ = "questions"
     __table_args__ = (
         CheckConstraint("kind IN ('binary', 'multiple_choice')", name="kind"),
         CheckConstraint("open_at < close_at", name="window"),
+        CheckConstraint("review_state IN ('draft', 'published', 'rejected')", name="review_state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,6 +111,12 @@ class Question(Base):
     close_at: Mapped[datetime] = mapped_column(UtcMicros, index=True)
     rule_json: Mapped[str] = mapped_column(Text, default='{"type": "manual"}')
     created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    review_state: Mapped[str] = mapped_column(String(16), default=PUBLISHED,
+                                              server_default=PUBLISHED, index=True)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     tag_rows: Mapped[list[QuestionTag]] = relationship(
         cascade="all, delete-orphan", order_by="QuestionTag.position", lazy="selectin")
@@ -119,6 +136,28 @@ class Question(Base):
 
     def __repr__(self) -> str:
         return f"<Question {self.slug!r} {self.kind}>"
+
+
+class QuestionRevision(Base):
+    """One edit of a question: the fields it changed, with their values before and after.
+    The rows of a question in id order are its edit history."""
+
+    __tablename__ = "question_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    # {"field": {"old": ..., "new": ...}, ...}
+    changes_json: Mapped[str] = mapped_column(Text)
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        return json.loads(self.changes_json)
+
+    def __repr__(self) -> str:
+        return f"<QuestionRevision q={self.question_id} {sorted(self.changes)}>"
 
 
 class QuestionTag(Base):
