@@ -1,7 +1,6 @@
-"""Running the platform: `init-db`, `serve`, `demo` and `user create`."""
+"""Running the platform: `init-db`, `serve` and `demo` (accounts are in users.py)."""
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable
 
 import click
@@ -68,32 +67,4 @@ def demo(ctx: Context, then_serve: bool, host: str, port: int, threads: int) -> 
         _serve(create_app(overrides), host, port, threads)
 
 
-# --- users -----------------------------------------------------------------
-
-@click.group(cls=click.Group)
-def user() -> None:
-    """Manage users."""
-
-
-@user.command("create")
-@click.argument("name")
-@click.option("--admin", is_flag=True, help="Give the admin role.")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input.")
-@pass_ctx
-def user_create(ctx: Context, name: str, admin: bool, password_stdin: bool) -> None:
-    """Create a user (without --password-stdin the account cannot log in)."""
-    from forecasts.passwords import Passwords
-    from forecasts.services import users
-
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    with ctx.database().transaction() as session:
-        created = users.create_user(session, name, password=password,
-                                    role="admin" if admin else "forecaster",
-                                    passwords=Passwords(fast=ctx.settings["PASSWORD_HASH_FAST"]))
-        click.echo(f"created {created.role} {created.username}")
-
-
-COMMANDS = [init_db, serve, demo, user]
+COMMANDS = [init_db, serve, demo]

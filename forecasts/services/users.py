@@ -1,14 +1,17 @@
-"""Users: creation, lookup, passwords."""
+"""Users: creation, lookup, passwords, and their administration (roles, deactivation)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import User
+from forecasts.models import Forecast, User
 from forecasts.passwords import Passwords
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
@@ -29,6 +32,7 @@ def check_username(username: object, *, where: str = "username") -> str:
 
 
 def check_password(password: str, *, where: str = "password") -> str:
+    """The password if it is long enough (and not absurdly long), else InvalidInput."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"must be at least {MIN_PASSWORD} characters", where=where)
     if len(password) > 1024:
@@ -42,6 +46,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def get_user(session: Session, username: str) -> User:
+    """The user with this name (case-insensitive), else NotFound."""
     user = find_user(session, username)
     if user is None:
         raise NotFound(f"no user named {username!r}", where="user")
@@ -85,9 +90,84 @@ def set_password(session: Session, user: User, password: str, passwords: Passwor
 
 def authenticate(session: Session, username: str, password: str,
                  passwords: Passwords) -> User | None:
-    """The user if the password matches, else None (same work either way)."""
+    """The active user if the password matches, else None (same work either way, so that
+    neither timing nor answer tells a deactivated account from a wrong password)."""
     user = find_user(session, username)
     if user is None:
         passwords.verify_nothing(password)
         return None
-    return user if passwords.verify(user.password_hash, password) else None
+    matches = passwords.verify(user.password_hash, password)
+    return user if matches and user.active else None
+
+
+# --- administration ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    """A row of the user list: the account, its number of forecasts and the first one's time."""
+
+    user: User
+    forecasts: int
+    first_forecast: datetime | None
+
+
+def directory(session: Session) -> list[Member]:
+    """Every user with their forecast count and first forecast, by username."""
+    stats = (select(Forecast.user_id, func.count(Forecast.id).label("n"),
+                    func.min(Forecast.at).label("first"))
+             .group_by(Forecast.user_id).subquery())
+    rows = session.execute(select(User, func.coalesce(stats.c.n, 0), stats.c.first)
+                           .outerjoin(stats, stats.c.user_id == User.id)
+                           .order_by(func.lower(User.username))).all()
+    return [Member(user, int(n), first) for user, n, first in rows]
+
+
+def _check_not_last_admin(session: Session, user: User, action: str) -> None:
+    """Conflict if `user` is the only active admin: someone must be left to administer."""
+    if not (user.is_admin and user.active):
+        return
+    # Lock every active admin's row, in id order (PostgreSQL), so that two admins demoting
+    # each other at once queue up and the second sees the first's change instead of both
+    # passing; SQLite's write transactions are serialised already.
+    admins = session.scalars(select(User.id).where(User.role == "admin",
+                                                   User.deactivated_at.is_(None))
+                             .order_by(User.id).with_for_update()).all()
+    if not [i for i in admins if i != user.id]:
+        raise Conflict(f"cannot {action} {user.username!r}: it is the last active admin "
+                       "(make another user admin first)", where="user")
+
+
+def set_role(session: Session, user: User, role: str) -> bool:
+    """Give the user `role`; False if they had it already. The last active admin keeps it."""
+    if role not in ROLES:
+        raise InvalidInput(f"{role!r} is not a role ({', '.join(ROLES)})", where="role")
+    if user.role == role:
+        return False
+    if role != "admin":
+        _check_not_last_admin(session, user, "demote")
+    user.role = role
+    session.flush()
+    return True
+
+
+def deactivate(session: Session, user: User, *, now: datetime | None = None) -> bool:
+    """Stop the user logging in or using tokens, ending their sessions; forecasts stay.
+
+    False if the account was deactivated already; the last active admin cannot be."""
+    if not user.active:
+        return False
+    _check_not_last_admin(session, user, "deactivate")
+    user.deactivated_at = now or timeutil.now()
+    # A later reactivation must not revive the sessions open now.
+    user.session_epoch += 1
+    session.flush()
+    return True
+
+
+def reactivate(session: Session, user: User) -> bool:
+    """Let a deactivated user log in again (with a fresh login); False if already active."""
+    if user.active:
+        return False
+    user.deactivated_at = None
+    session.flush()
+    return True
