@@ -1,6 +1,13 @@
 """Leaderboard: per-user means over scored questions, ranks and bootstrap
 intervals (SPEC section 6).
 
+Global peer (the default ranking, Metaculus's global peer score):
+peer_global = sum_q peer_q / max(P, sum_q coverage_q) over the user's
+questions, P = ``peer_prior`` (30). Below P question-lifetimes of coverage
+the sum is divided by P, so a few lucky questions cannot top the board.
+relative_brier is the mean over the user's questions of (user Brier - crowd
+Brier on that question), lower is better (Good Judgment Open's idea).
+
 Ranks are competition ranks (1, 2, 2, 4). Two values are *equal* when they
 agree after rounding to 40 significant bits (a relative difference below
 about 1e-12, i.e. 12 significant decimal digits), so that sums taken in a
@@ -24,6 +31,10 @@ P = 3M rows at n_boot = 1000. The weights come in 256 x 256 tiles seeded by
 n_boot, level and the user's own values in their row order. Replicates whose
 weights are all zero (probability e^-n) are dropped. n_boot = 1000 keeps the
 Monte Carlo error of the 5% and 95% quantiles near 0.7 percentile points.
+For peer_global the replicate statistic is sum(w peer) / max(P, sum(w
+coverage)): both sums are matrix products with the same weights. A user with
+a single question gets no interval (NaN): resampling one value can only give
+that value back, and a zero-width interval would claim a certainty it lacks.
 """
 
 from __future__ import annotations
@@ -38,7 +49,8 @@ from . import _validate as v
 from ._kernels import (competition_ranks, concat_ranges, dense_codes, round_bits,
                        stable_group_order)
 
-_METRICS = {"brier": 1.0, "log": 1.0, "peer": -1.0, "peer_total": -1.0}
+# Sign of the rank key: +1 ranks ascending (lower is better), -1 descending.
+_METRICS = {"peer_global": -1.0, "brier": 1.0, "log": 1.0, "peer": -1.0, "peer_total": -1.0}
 _TILE = 256
 _W_CELLS = 1 << 22      # weight-matrix cells held at once
 _STAT_CELLS = 1 << 18   # replicate statistics (users x replicates) per chunk
@@ -54,6 +66,8 @@ class Leaderboard:
     log: np.ndarray
     peer: np.ndarray
     peer_total: np.ndarray     # sum of peer
+    peer_global: np.ndarray    # sum of peer / max(peer_prior, sum of coverage)
+    relative_brier: np.ndarray # mean of (brier - crowd brier); NaN without crowd_brier
     coverage: np.ndarray       # mean
     rank: np.ndarray           # int64 competition rank by the chosen metric
     interval_low: np.ndarray   # bootstrap interval of the ranked metric
@@ -61,15 +75,19 @@ class Leaderboard:
 
 
 def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9, seed=0,
-                intervals_for=None):
+                intervals_for=None, peer_prior=30.0, crowd_brier=None):
     """Rank users by a metric with bootstrap intervals (SPEC section 6).
 
     ``values`` maps "brier", "log", "peer", "coverage" to float arrays aligned
     with ``user`` (one entry per scored (question, user) row). brier and log
-    rank ascending, peer and peer_total descending; the interval is the
-    seeded percentile (Poisson) bootstrap of the metric over questions.
-    ``intervals_for`` (user ids) limits the bootstrap to those users, whose
-    intervals are those of a full run (to rounding); the other rows get NaN.
+    rank ascending; peer, peer_total and peer_global (sum of peer / max(
+    ``peer_prior``, sum of coverage)) descending; the interval is the seeded
+    percentile (Poisson) bootstrap of the metric over questions, NaN for a
+    user with one question. ``crowd_brier`` (aligned with ``user``; NaN where
+    unknown) gives relative_brier, the mean of brier - crowd_brier; without it
+    relative_brier is NaN. ``intervals_for`` (user ids) limits the bootstrap
+    to those users, whose intervals are those of a full run (to rounding);
+    the other rows get NaN.
     """
     if metric not in _METRICS:
         raise ValueError(f"metric: must be one of {sorted(_METRICS)}, got {metric!r}")
@@ -87,31 +105,46 @@ def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9
     n_boot = v.positive_int("n_boot", n_boot)
     level = v.unit_interval("level", level)
     seed = v.positive_int("seed", seed, minimum=0)
+    peer_prior = _positive_number("peer_prior", peer_prior)
     if intervals_for is not None:
         intervals_for = v.int_array("intervals_for", intervals_for)
+    if crowd_brier is None:
+        relative = np.full(user.size, np.nan)
+    else:
+        crowd_brier = v.float_array("crowd_brier", crowd_brier, finite=False)
+        v.same_length("crowd_brier", crowd_brier, user.size, "user")
+        if np.isinf(crowd_brier).any():
+            v.fail_at("crowd_brier", np.isinf(crowd_brier), crowd_brier,
+                      "must be finite (NaN for unknown)")
+        relative = cols["brier"] - crowd_brier
 
     code, ids = dense_codes(user)
     counts = np.bincount(code, minlength=ids.size)
-    means = {k: np.bincount(code, weights=c, minlength=ids.size) / np.maximum(counts, 1)
-             for k, c in cols.items()}
+    sums = {k: np.bincount(code, weights=c, minlength=ids.size)
+            for k, c in (*cols.items(), ("relative_brier", relative))}
     keep = counts >= min_questions
     kept = np.flatnonzero(keep)
     n = counts[kept]
-    table = {k: m[kept] for k, m in means.items()}
-    table["peer_total"] = table["peer"] * n
+    table = {k: m[kept] / n for k, m in sums.items()}
+    table["peer_total"] = sums["peer"][kept]
+    table["peer_global"] = _global_peer(sums["peer"][kept], sums["coverage"][kept], peer_prior)
     ranked = table[metric]
 
-    boot = keep if intervals_for is None else keep & np.isin(ids, intervals_for)
+    # One question gives no interval, so it is not bootstrapped at all.
+    boot = keep & (counts >= 2)
+    if intervals_for is not None:
+        boot &= np.isin(ids, intervals_for)
     chosen = np.flatnonzero(boot)
     remap = np.full(ids.size, -1, dtype=np.int64)
     remap[chosen] = np.arange(chosen.size)
     rows = np.flatnonzero(boot[code])
-    x = cols["peer" if metric == "peer_total" else metric][rows]
+    x = cols["peer" if metric in ("peer_total", "peer_global") else metric][rows]
+    cover = cols["coverage"][rows] if metric == "peer_global" else None
     quantiles = ((1.0 - level) / 2.0, (1.0 + level) / 2.0)
     low, high = np.full(kept.size, np.nan), np.full(kept.size, np.nan)
     at = np.searchsorted(kept, chosen)
     low[at], high[at] = _bootstrap_intervals(remap[code[rows]], x, counts[chosen], n_boot,
-                                             seed, quantiles)
+                                             seed, quantiles, cover, peer_prior)
     if metric == "peer_total":
         low, high = low * n, high * n
 
@@ -121,8 +154,28 @@ def leaderboard(user, values, *, metric, min_questions=1, n_boot=1000, level=0.9
         user=ids[kept][order], questions=n[order],
         brier=table["brier"][order], log=table["log"][order],
         peer=table["peer"][order], peer_total=table["peer_total"][order],
+        peer_global=table["peer_global"][order],
+        relative_brier=table["relative_brier"][order],
         coverage=table["coverage"][order], rank=competition_ranks(key[order]),
         interval_low=low[order], interval_high=high[order])
+
+
+def _positive_number(name, x):
+    """``x`` as a finite float > 0."""
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected a number, got {x!r}")
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {x!r}") from None
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"{name}: must be a finite number > 0, got {x!r}")
+    return value
+
+
+def _global_peer(peer_sum, coverage_sum, prior):
+    """Sum of peer over max(prior, sum of coverage), elementwise."""
+    return peer_sum / np.maximum(prior, coverage_sum)
 
 
 def _poisson_table(bits):
@@ -156,8 +209,9 @@ def replicate_weights(seed, n_rows, col_lo, col_hi):
     return block[:n_rows, lo:lo + col_hi - col_lo]
 
 
-def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
-    """Percentile intervals of each user's Poisson-bootstrap mean.
+def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles, cover=None, prior=None):
+    """Percentile intervals of each user's Poisson-bootstrap mean, or with
+    ``cover`` of the global peer sum(w x) / max(prior, sum(w cover)).
 
     Users are grouped into classes of question counts within a factor
     sqrt(2); each class's replicate sums are (values, zero-padded) @ weights,
@@ -170,6 +224,9 @@ def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
         return low, high
     order = stable_group_order(owner)
     x = x[order]
+    stacked = 1 if cover is None else 2   # value rows, then coverage rows
+    if cover is not None:
+        cover = cover[order]
     first = np.cumsum(n) - n
     n_max = int(n.max())
     step = n_boot if n_max * n_boot <= _W_CELLS else max(
@@ -189,16 +246,23 @@ def _bootstrap_intervals(owner, x, n, n_boot, seed, quantiles):
         for lo, hi in zip(bounds[:-1], bounds[1:]):  # question-count classes
             members = by_class[lo:hi]
             width = int(n[members].max())
-            chunk = max(1, _STAT_CELLS // max(width, c_hi - c_lo))
+            chunk = max(1, _STAT_CELLS // max(width, c_hi - c_lo) // stacked)
             for u_lo in range(0, members.size, chunk):  # chunks of users
                 who = members[u_lo:u_lo + chunk]
-                padded = np.zeros((who.size, width))
+                padded = np.zeros((stacked * who.size, width))
                 slot = concat_ranges(np.zeros(who.size, np.int64), n[who])
-                padded[np.repeat(np.arange(who.size), n[who]), slot] = \
-                    x[concat_ranges(first[who], n[who])]
+                row = np.repeat(np.arange(who.size), n[who])
+                take = concat_ranges(first[who], n[who])
+                padded[row, slot] = x[take]
+                if cover is not None:
+                    padded[row + who.size, slot] = cover[take]
+                sums = padded @ weights[:width]
                 totals = cum_w[np.searchsorted(sizes, n[who])]
+                # The global peer's divisor is at least prior > 0; all-zero
+                # replicates (no question drawn) are dropped as for the mean.
+                divisor = totals if cover is None else np.maximum(prior, sums[who.size:])
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    means = (padded @ weights[:width]) / np.where(totals > 0, totals, np.nan)
+                    means = sums[:who.size] / np.where(totals > 0, divisor, np.nan)
                 if whole:
                     low[who], high[who] = _percentiles(means, quantiles)
                 else:

@@ -134,8 +134,9 @@ def round40(x):
     return math.ldexp(round(math.ldexp(m, 40)), e - 40)
 
 
-def leaderboard(user, values, metric, min_questions=1):
-    """Rows (user, questions, brier, log, peer, peer_total, coverage, rank)."""
+def leaderboard(user, values, metric, min_questions=1, peer_prior=30.0, crowd_brier=None):
+    """Rows (user, questions, brier, log, peer, peer_total, peer_global,
+    relative_brier, coverage, rank); relative_brier is None without crowd_brier."""
     groups = {}
     for r, u in enumerate(user):
         groups.setdefault(u, []).append(r)
@@ -147,6 +148,10 @@ def leaderboard(user, values, metric, min_questions=1):
         for name in ("brier", "log", "peer", "coverage"):
             row[name] = sum(values[name][r] for r in rs) / len(rs)
         row["peer_total"] = sum(values["peer"][r] for r in rs)
+        row["peer_global"] = row["peer_total"] / max(
+            peer_prior, sum(values["coverage"][r] for r in rs))
+        row["relative_brier"] = None if crowd_brier is None else \
+            sum(values["brier"][r] - crowd_brier[r] for r in rs) / len(rs)
         table.append(row)
     sign = 1.0 if metric in ("brier", "log") else -1.0
     table.sort(key=lambda row: (sign * round40(row[metric]), row["user"]))
@@ -154,3 +159,34 @@ def leaderboard(user, values, metric, min_questions=1):
         same = pos and round40(row[metric]) == round40(table[pos - 1][metric])
         row["rank"] = table[pos - 1]["rank"] if same else pos + 1
     return table
+
+
+def bootstrap_interval(x, weights, level=0.9, coverage=None, peer_prior=30.0):
+    """Percentile interval of one user's replicate statistics, or None for one value.
+
+    ``weights[i][j]`` is the weight of the user's i-th value in replicate j.
+    The statistic is sum(w x) / sum(w), or with ``coverage`` the global peer
+    sum(w x) / max(peer_prior, sum(w coverage)); replicates that draw nothing
+    are dropped. Quantiles interpolate linearly between order statistics.
+    """
+    if len(x) < 2:
+        return None
+    stats = []
+    for j in range(len(weights[0])):
+        w = [weights[i][j] for i in range(len(x))]
+        if sum(w) == 0:
+            continue
+        top = sum(wi * xi for wi, xi in zip(w, x))
+        if coverage is None:
+            stats.append(top / sum(w))
+        else:
+            stats.append(top / max(peer_prior, sum(wi * ci for wi, ci in zip(w, coverage))))
+    stats.sort()
+
+    def quantile(q):
+        h = q * (len(stats) - 1)
+        lo = math.floor(h)
+        hi = min(lo + 1, len(stats) - 1)
+        return stats[lo] + (h - lo) * (stats[hi] - stats[lo])
+
+    return quantile((1 - level) / 2), quantile((1 + level) / 2)

@@ -141,15 +141,19 @@ def test_bundle_leaderboard(case):
     expectations = _leaderboard_expectations(case)
     assert expectations, "case has no expected leaderboard"
     values = {k: getattr(scores, k) for k in ("brier", "log", "peer", "coverage")}
+    # The crowd's Brier on each row's question, for relative_brier.
+    crowd_brier = scores.crowd_brier[scores.question]
     for metric, want in expectations:
-        got = scoring.leaderboard(scores.user, values, metric=metric)
+        got = scoring.leaderboard(scores.user, values, metric=metric, crowd_brier=crowd_brier)
         assert [names[u] for u in got.user.tolist()] == [r["user"] for r in want], metric
         assert got.rank.tolist() == [r["rank"] for r in want], metric
         assert got.questions.tolist() == [r["questions"] for r in want], metric
         for i, row in enumerate(want):
             where = f"{metric}/{row['user']}"
-            for name in ("brier", "log", "peer", "peer_total", "coverage"):
-                assert_close(getattr(got, name)[i], row[name], f"{where}.{name}")
+            for name in ("brier", "log", "peer", "peer_total", "peer_global", "relative_brier",
+                         "coverage"):
+                if name in row:
+                    assert_close(getattr(got, name)[i], row[name], f"{where}.{name}")
             if "interval" in row:
                 low, high = row["interval"]
             else:
@@ -158,7 +162,11 @@ def test_bundle_leaderboard(case):
                 assert_close(got.interval_low[i], low, f"{where}.interval_low")
             if high is not None:
                 assert_close(got.interval_high[i], high, f"{where}.interval_high")
-            # Not in the file (seed-dependent), but an interval must hold the value.
+            # Not in the file (seed-dependent), but an interval must hold the value;
+            # a single question has none.
+            if row["questions"] == 1:
+                assert np.isnan([got.interval_low[i], got.interval_high[i]]).all(), where
+                continue
             value = getattr(got, metric)[i]
             slack = 1e-12 * max(1.0, abs(value))
             assert got.interval_low[i] - slack <= value <= got.interval_high[i] + slack, where
