@@ -29,27 +29,33 @@ def observe() -> None:
 @click.argument("value")
 @click.option("--at", "at", required=True, help="When the value was observed (UTC).")
 @click.option("--source", help="Where it comes from, e.g. a URL.")
+@click.option("--new-series", is_flag=True,
+              help="Allow a series with no observations yet that no rule reads.")
 @pass_ctx
-def observe_record(ctx: Context, series: str, value: str, at: str, source: str | None) -> None:
+def observe_record(ctx: Context, series: str, value: str, at: str, source: str | None,
+                   new_series: bool) -> None:
     """Record one observation (negative values are fine: `observe rate -0.5 --at T`)."""
     from forecasts.services import observations
 
     with ctx.database().transaction() as session:
         o = observations.record(session, series, value, when(at, "--at"), source=source,
-                                actor=ACTOR)
+                                actor=ACTOR, new_series=new_series, at_where="--at")
         click.echo(f"recorded {o.series} = {o.value!r} at {timeutil.iso(o.at)}")
 
 
 @observe.command("import")
 @click.argument("path")
+@click.option("--new-series", is_flag=True,
+              help="Allow rows of series with no observations yet that no rule reads.")
 @pass_ctx
-def observe_import(ctx: Context, path: str) -> None:
+def observe_import(ctx: Context, path: str, new_series: bool) -> None:
     """Import observations from CSV (series,at,value,source): all rows or none."""
     from forecasts.services import observations
 
     text = read_text(path)
     with ctx.database().transaction() as session:
-        added, skipped = observations.import_csv(session, text, actor=ACTOR)
+        added, skipped = observations.import_csv(session, text, actor=ACTOR,
+                                                 new_series=new_series)
     skipped_note = f" ({skipped} already recorded)" if skipped else ""
     click.echo(f"imported {added} observations{skipped_note}")
 
