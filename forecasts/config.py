@@ -1,6 +1,7 @@
 """Settings: one table of (name, default, help), read from the environment."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Bootstrap resamples for leaderboard intervals."),
     Setting("LEADERBOARD_SEED", 20260101,
             "Seed of the leaderboard bootstrap, so intervals are reproducible."),
+    Setting("LEADERBOARD_PEER_PRIOR", 30.0,
+            "P in the global peer score sum(peer) / max(P, sum(coverage)): below P fully "
+            "covered questions the sum is divided by P."),
+    Setting("SCHEDULER_INTERVAL_S", 60,
+            "Seconds between two passes of the scheduler (settling due questions) in "
+            "`forecasts serve` and `forecasts worker`."),
 )
 NAMES = {s.name for s in SETTINGS}
 ENVIRONMENTS = ("production", "development", "testing")
@@ -68,6 +75,11 @@ def _coerce(setting: Setting, raw: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{setting.name}: expected a whole number, got {raw!r}") from None
+    if isinstance(setting.default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.name}: expected a number, got {raw!r}") from None
     return raw
 
 
@@ -85,6 +97,12 @@ def load(overrides: Mapping[str, Any] | None = None,
         raise ConfigError(f"FORECASTS_ENV: expected one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     if env == "production" and values["PASSWORD_HASH_FAST"]:
         raise ConfigError("PASSWORD_HASH_FAST: not allowed when FORECASTS_ENV is production")
+    if values["SCHEDULER_INTERVAL_S"] < 1:
+        raise ConfigError("SCHEDULER_INTERVAL_S: expected a whole number of seconds, at least 1, "
+                          f"got {values['SCHEDULER_INTERVAL_S']!r}")
+    prior = values["LEADERBOARD_PEER_PRIOR"]
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0 < prior < math.inf:
+        raise ConfigError(f"LEADERBOARD_PEER_PRIOR: expected a number above 0, got {prior!r}")
     instance = Path(values["FORECASTS_INSTANCE_PATH"] or default_instance_path())
     values["FORECASTS_INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:

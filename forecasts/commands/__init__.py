@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import click
 
-from forecasts.commands import admin, observe, questions, scores, settle, users
+from forecasts.commands import admin, observe, questions, scores, settle, users, worker
 
-MODULES = (admin, users, questions, observe, settle, scores)
+MODULES = (admin, users, questions, observe, settle, scores, worker)
 
 
 def register(group: click.Group) -> None:

@@ -18,14 +18,30 @@ def init_db(ctx: Context) -> None:
     click.echo(f"schema at revision {migrate.current_revision(db)}")
 
 
-def _serve(app: Any, host: str, port: int, threads: int) -> None:
+def _serve(ctx: Context, app: Any, host: str, port: int, threads: int, scheduler: bool) -> None:
+    """Serve `app` with waitress; unless told not to, the scheduler runs in a daemon thread."""
     from waitress import serve as waitress_serve
 
+    background = None
+    if scheduler:
+        from forecasts.services.scheduler import Background
+
+        interval = ctx.settings["SCHEDULER_INTERVAL_S"]
+        background = Background(ctx.database(), interval,
+                                report=lambda text: click.echo(f"scheduler: {text}")).start()
+        click.echo(f"scheduler: settling due questions every {interval} s")
     click.echo(f"serving on http://{host}:{port}")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads)
+    finally:
+        if background is not None:
+            background.stop()
 
 
 def server_options(func: Callable) -> Callable:
+    func = click.option("--no-scheduler", "no_scheduler", is_flag=True,
+                        help="Do not run the scheduler (settling due questions) in this "
+                             "process.")(func)
     func = click.option("--threads", default=8, show_default=True, help="Worker threads.")(func)
     func = click.option("--port", default=5000, show_default=True)(func)
     return click.option("--host", default="127.0.0.1", show_default=True)(func)
@@ -34,19 +50,20 @@ def server_options(func: Callable) -> Callable:
 @click.command()
 @server_options
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, threads: int) -> None:
-    """Run the web app with a production WSGI server (waitress)."""
+def serve(ctx: Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Run the web app with a production WSGI server (waitress) and the scheduler."""
     from forecasts import create_app
 
     ctx.database()
-    _serve(create_app(), host, port, threads)
+    _serve(ctx, create_app(), host, port, threads, not no_scheduler)
 
 
 @click.command()
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the web app afterwards.")
 @server_options
 @pass_ctx
-def demo(ctx: Context, then_serve: bool, host: str, port: int, threads: int) -> None:
+def demo(ctx: Context, then_serve: bool, host: str, port: int, threads: int,
+         no_scheduler: bool) -> None:
     """Seed the demo data set into an empty database (skipped if it has questions)."""
     from forecasts.services import demo as demo_service
 
@@ -64,7 +81,7 @@ def demo(ctx: Context, then_serve: bool, host: str, port: int, threads: int) -> 
         overrides = {}
         if ctx.settings["FORECASTS_ENV"] == "production" and not ctx.settings["SECRET_KEY"]:
             overrides = {"FORECASTS_ENV": "development"}
-        _serve(create_app(overrides), host, port, threads)
+        _serve(ctx, create_app(overrides), host, port, threads, not no_scheduler)
 
 
 COMMANDS = [init_db, serve, demo]
