@@ -10,6 +10,7 @@ from forecasts.api.blueprint import PREFIX, bp
 from forecasts.api.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from forecasts.api.schemas import SCHEMAS, SORT_VALUES, ref
 from forecasts.services.leaderboard import METRICS
+from forecasts.services.question_list import STALE_DAYS
 from forecasts.services.questions import STATUSES
 
 ERRORS = {
@@ -47,6 +48,7 @@ PAGING = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/para
           {"$ref": "#/components/parameters/cursor"}]
 SLUG = {"$ref": "#/components/parameters/slug"}
 TEXT = {"type": "string", "maxLength": 200}
+FLAG = {"type": "boolean", "default": False}
 
 PATHS: dict[str, Any] = {
     "/questions": {"get": {
@@ -54,11 +56,18 @@ PATHS: dict[str, Any] = {
         "parameters": [
             _query("status", {"type": "string", "enum": list(STATUSES)}, "Only this status."),
             _query("tag", TEXT, "Only questions with this tag."),
-            _query("q", TEXT, "Text search in title, description and slug."),
-            _query("sort", {"type": "string", "enum": SORT_VALUES, "default": "closing"},
-                   "closing (soonest first), forecasters (most first) or newest."),
+            _query("q", TEXT, "Full-text search of title, description and slug: every word "
+                   "must match, stemmed (tariffs finds tariff); best match first by default."),
+            _query("sort", {"type": "string", "enum": SORT_VALUES, "default": "default"},
+                   "default (best match when searching, else open questions closing soonest, "
+                   "then upcoming, closed, and settled ones most recent first), closing "
+                   "(soonest first), forecasters (most first) or newest."),
+            _query("mine", FLAG, "Only questions you forecast (needs a token)."),
+            _query("unforecast", FLAG, "Only questions you have not forecast (needs a token)."),
+            _query("stale", FLAG, f"Only open questions whose latest forecast of yours is "
+                   f"older than {STALE_DAYS} days (needs a token)."),
             *PAGING],
-        "responses": _responses("200", "QuestionPage", "400", "422")}},
+        "responses": _responses("200", "QuestionPage", "400", "401", "422")}},
     "/questions/{slug}": {"get": {
         "operationId": "getQuestion", "summary": "One question, its rule and crowd forecast",
         "parameters": [SLUG], "responses": _responses("200", "QuestionDetail", "400", "404")}},

@@ -6,14 +6,16 @@ from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.api import paging, params
+from forecasts.api.auth import authenticated_user
 from forecasts.api.blueprint import bp
 from forecasts.api.render import question_detail_json, question_json
 from forecasts.db import get_session
-from forecasts.errors import Conflict, NotFound
+from forecasts.errors import Conflict, InvalidInput, NotFound
 from forecasts.models import Question
 from forecasts.services import crowd, questions, scores
+from forecasts.services import question_list as listing
 
-LIST_PARAMS = ("status", "tag", "q", "sort", *paging.PARAMS)
+LIST_PARAMS = ("status", "tag", "q", "sort", *listing.OWN_FILTERS, *paging.PARAMS)
 
 
 def find(session: Session, slug: str) -> Question:
@@ -25,14 +27,22 @@ def find(session: Session, slug: str) -> Question:
 
 @bp.get("/questions", merge_slashes=False)
 def question_list() -> Response:
-    """A page of questions, filtered and sorted, each with its crowd."""
+    """A page of questions, filtered and sorted, each with its crowd; `mine`, `unforecast`
+    and `stale` filter by the token user's own forecasts."""
     args = params.query(*LIST_PARAMS)
     page = paging.page_request(args, "questions")
+    own = [name for name in listing.OWN_FILTERS
+           if params.boolean(args, name, default=False)]
+    if len(own) > 1:
+        raise InvalidInput(f"give at most one of {', '.join(listing.OWN_FILTERS)}",
+                           where=own[1])
     session = get_session()
-    rows = questions.list_questions(
+    user = authenticated_user(session, write=False) if own else None
+    rows = listing.list_questions(
         session, now=timeutil.now(), status=params.text(args, "status"),
         tag=params.text(args, "tag"), search=params.text(args, "q"),
-        sort=params.text(args, "sort") or "closing", limit=page.limit + 1, offset=page.offset)
+        sort=params.text(args, "sort") or "default", user=user, own=own[0] if own else None,
+        limit=page.limit + 1, offset=page.offset)
     more, rows = len(rows) > page.limit, rows[:page.limit]
     crowds = crowd.current_crowds(session, [row.question.id for row in rows])
     items = [question_json(row.question, row.resolution, row.status,

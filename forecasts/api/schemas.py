@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from forecasts.services.forecasts import MAX_RATIONALE, P_MAX, P_MIN
-from forecasts.services.questions import SORTS, STATUSES
+from forecasts.services.question_list import SORTS
+from forecasts.services.questions import STATUSES
 
 Schema = dict[str, Any]
 

@@ -49,11 +49,11 @@ def question_import(ctx: Context, path: str) -> None:
 @pass_ctx
 def question_list(ctx: Context, status: str | None, tag: str | None, fmt: str) -> None:
     """List questions with their status."""
-    from forecasts.services import questions
+    from forecasts.services.question_list import list_questions
 
     db = ctx.database()
     with db.session() as session:
-        rows = questions.list_questions(session, now=timeutil.now(), status=status, tag=tag)
+        rows = list_questions(session, now=timeutil.now(), status=status, tag=tag)
         out = [{"slug": r.question.slug, "status": r.status, "kind": r.question.kind,
                 "close_at": timeutil.iso(r.question.close_at), "forecasters": r.forecasters,
                 "outcome": r.resolution.outcome if r.resolution else None,

@@ -1,15 +1,16 @@
 """Question list, question pages, the forecast form and the crowd chart."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required
 
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import browse, crowd
+from forecasts.services import browse, crowd, question_list
 from forecasts.services import questions as question_service
-from forecasts.services.forecasts import submit_forecast
+from forecasts.services.forecasts import JustSettled, submit_forecast
 from forecasts.services.resolution import effective_close
 from forecasts.web.charts import crowd_chart
 from forecasts.web.forecast_form import ForecastForm
@@ -24,24 +25,38 @@ def _user():
 
 @bp.get("/")
 def index():
-    """The question list with filters and sort."""
+    """The question list: search, filters, sort and pages of 25."""
     session = get_session()
-    filters = {"status": request.args.get("status", "").strip(),
-               "tag": request.args.get("tag", "").strip(),
-               "q": request.args.get("q", "").strip()[:200],
-               "sort": request.args.get("sort", "").strip() or "closing"}
-    error, rows = None, []
+    filters = {name: request.args.get(name, "").strip()
+               for name in ("q", "status", "tag", "show", "sort")}
+    filters["q"] = filters["q"][:200]
+    if filters["show"] and not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    error, listing = None, None
     try:
-        rows = question_service.list_questions(
-            session, now=timeutil.now(), status=filters["status"] or None,
-            tag=filters["tag"] or None, search=filters["q"] or None, sort=filters["sort"])
+        listing = question_list.question_page(
+            session, now=timeutil.now(), page=_page_number(request.args.get("page", "")),
+            status=filters["status"] or None, tag=filters["tag"] or None,
+            search=filters["q"] or None, sort=filters["sort"] or "default", user=_user(),
+            own=filters["show"] or None)
     except InvalidInput as exc:
         error = exc
-    crowds = crowd.current_crowds(session, [r.question.id for r in rows])
+    rows = listing.rows if listing else []
     return render_template(
-        "questions/index.html", rows=rows, crowds=crowds, filters=filters, error=error,
-        statuses=question_service.STATUSES, sorts=question_service.SORTS,
-        tags=browse.tags_in_use(session)), 400 if error else 200
+        "questions/index.html", listing=listing, rows=rows, filters=filters, error=error,
+        crowds=crowd.current_crowds(session, [r.question.id for r in rows]),
+        link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
+        stale_days=question_list.STALE_DAYS, tags=browse.tags_in_use(session)), \
+        400 if error else 200
+
+
+def _page_number(raw: str) -> int:
+    raw = raw.strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput(f"{raw[:20]!r} is not a page number", where="page")
+    return int(raw)
 
 
 @bp.get("/questions/<slug>")
@@ -63,7 +78,11 @@ def submit(slug: str):
     try:
         submit_forecast(session, question, current_user.user, **form.payload())
     except (InvalidInput, Conflict) as error:
-        session.rollback()
+        # A refusal changes nothing, except that a question its rule could decide is settled.
+        if isinstance(error, JustSettled):
+            session.commit()
+        else:
+            session.rollback()
         form.fail(error)
         context = question_context(session, question, current_user.user, timeutil.now(), form)
         return render_template("questions/detail.html", **context), error.status

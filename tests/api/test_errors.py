@@ -63,12 +63,12 @@ def test_domain_errors_map_to_statuses(app, error, status, code):
 
 
 def test_an_unexpected_failure_is_a_json_500_without_details(app, client, monkeypatch):
-    from forecasts.services import questions
+    from forecasts.services import question_list
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(questions, "list_questions", explode)
+    monkeypatch.setattr(question_list, "list_questions", explode)
     response = client.get("/api/v1/questions")
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error",

@@ -1,0 +1,178 @@
+"""The list of published questions: filters, full-text search, order and pages, in SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from sqlalchemy import BigInteger, Select, and_, case, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from forecasts.errors import InvalidInput
+from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, QuestionTag, Resolution, User
+from forecasts.services.questions import STATUSES, question_status
+from forecasts.services.search import search_hits
+
+# "default": the best match first when searching, otherwise what one can forecast now
+# (open, closing soonest), then upcoming, closed awaiting resolution, and settled.
+SORTS = ("default", "closing", "forecasters", "newest")
+# Filters by the viewer's own forecasts: questions they forecast, questions they have
+# not, and open questions whose latest forecast of theirs is older than STALE_DAYS.
+OWN_FILTERS = ("mine", "unforecast", "stale")
+STALE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question with its current resolution, its number of forecasters, and the
+    viewer's own latest forecast when a viewer is given."""
+
+    question: Question
+    resolution: Resolution | None
+    forecasters: int
+    status: str
+    mine: Forecast | None = None
+
+
+def _micros(column: Any) -> Any:
+    # The UtcMicros columns hold integers: negating one sorts it newest first in a CASE.
+    return type_coerce(column, BigInteger)
+
+
+def _filtered(session: Session, *columns: Any, now: datetime, status: str | None,
+              tag: str | None, search: str | None, user: User | None,
+              own: str | None) -> tuple[Select[Any], Any]:
+    """SELECT columns FROM the published questions (with their current resolution)
+    that pass every filter; also the search hits to rank by, or None."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"{status!r} is not a status ({', '.join(STATUSES)})", where="status")
+    if own is not None and own not in OWN_FILTERS:
+        raise InvalidInput(f"{own!r} is not one of {', '.join(OWN_FILTERS)}", where="show")
+    if own is not None and user is None:
+        raise InvalidInput("log in to filter questions by your own forecasts", where="show")
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    stmt = (select(*columns).select_from(Question).outerjoin(Resolution, current)
+            .where(Question.review_state == PUBLISHED))
+    if status:
+        stmt = stmt.where(_status_condition(status, now))
+    if tag:
+        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
+                                          .where(QuestionTag.tag == tag.strip().lower())))
+    hits = search_hits(session, search)
+    if hits is not None:
+        stmt = stmt.join(hits, hits.c.question_id == Question.id)
+    if own is not None and user is not None:
+        last = (select(Forecast.question_id, func.max(Forecast.at).label("at"))
+                .where(Forecast.user_id == user.id).group_by(Forecast.question_id).subquery())
+        if own == "unforecast":
+            stmt = stmt.where(Question.id.not_in(select(last.c.question_id)))
+        else:
+            stmt = stmt.join(last, last.c.question_id == Question.id)
+        if own == "stale":
+            stmt = stmt.where(_status_condition("open", now),
+                              last.c.at < now - timedelta(days=STALE_DAYS))
+    return stmt, hits
+
+
+def _status_condition(status: str, now: datetime) -> Any:
+    """The SQL form of question_status (the current resolution is joined)."""
+    unsettled = Resolution.id.is_(None)
+    return {
+        "resolved": and_(Resolution.id.is_not(None), Resolution.outcome != ANNULLED),
+        "annulled": Resolution.outcome == ANNULLED,
+        "upcoming": and_(unsettled, Question.open_at > now),
+        "open": and_(unsettled, Question.open_at <= now, Question.close_at > now),
+        "closed": and_(unsettled, Question.close_at <= now),
+    }[status]
+
+
+def _default_order(now: datetime) -> tuple[Any, ...]:
+    """Open (closing soonest), upcoming (opening soonest), closed awaiting resolution
+    (most recently closed), then resolved or annulled (most recently settled)."""
+    settled, upcoming, closed = (Resolution.id.is_not(None), Question.open_at > now,
+                                 Question.close_at <= now)
+    group = case((settled, 3), (upcoming, 1), (closed, 2), else_=0)
+    within = case((settled, -_micros(Resolution.created_at)),
+                  (upcoming, _micros(Question.open_at)),
+                  (closed, -_micros(Question.close_at)), else_=_micros(Question.close_at))
+    return group, within, Question.close_at.desc(), Question.id
+
+
+def _check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise InvalidInput(f"{sort!r} is not a sort order ({', '.join(SORTS)})", where="sort")
+
+
+def list_questions(session: Session, *, now: datetime, status: str | None = None,
+                   tag: str | None = None, search: str | None = None, sort: str = "default",
+                   user: User | None = None, own: str | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[QuestionRow]:
+    """Published questions filtered by status, tag, text and the user's own forecasts,
+    sorted as asked (ties broken by id, so pages are stable); `limit` and `offset`
+    select one page. With a user, each row carries that user's latest forecast."""
+    _check_sort(sort)
+    counts = (select(Forecast.question_id, func.count(func.distinct(Forecast.user_id)).label("n"))
+              .group_by(Forecast.question_id).subquery())
+    n = func.coalesce(counts.c.n, 0)
+    stmt, hits = _filtered(session, Question, Resolution, n, now=now, status=status, tag=tag,
+                           search=search, user=user, own=own)
+    stmt = stmt.outerjoin(counts, counts.c.question_id == Question.id)
+    order = {"default": ((hits.c.rank,) if hits is not None else ()) + _default_order(now),
+             "closing": (Question.close_at, Question.id),
+             "forecasters": (n.desc(), Question.close_at, Question.id),
+             "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
+    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
+    mine = latest_forecasts(session, user, [q.id for q, _, _ in rows]) if user else {}
+    return [QuestionRow(q, r, int(count), question_status(q, r, now), mine.get(q.id))
+            for q, r, count in rows]
+
+
+def count_questions(session: Session, *, now: datetime, status: str | None = None,
+                    tag: str | None = None, search: str | None = None,
+                    user: User | None = None, own: str | None = None) -> int:
+    """How many published questions pass the filters of list_questions."""
+    stmt, _ = _filtered(session, Question.id, now=now, status=status, tag=tag, search=search,
+                        user=user, own=own)
+    return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    """One page of the list: its rows, the page number and how many pages the filters give."""
+
+    rows: list[QuestionRow]
+    number: int
+    pages: int
+    total: int
+
+
+def question_page(session: Session, *, now: datetime, page: int = 1, size: int = PAGE_SIZE,
+                  sort: str = "default", **filters: Any) -> QuestionPage:
+    """Page `page` (from 1) of list_questions with `size` rows a page; a page past the
+    last is empty, not an error, so that a link kept from before still answers."""
+    if page < 1:
+        raise InvalidInput(f"{page} is not a page number (1 or more)", where="page")
+    _check_sort(sort)
+    total = count_questions(session, now=now, **filters)
+    rows = list_questions(session, now=now, sort=sort, limit=size, offset=(page - 1) * size,
+                          **filters) if total > (page - 1) * size else []
+    return QuestionPage(rows, page, max(1, -(-total // size)), total)
+
+
+def latest_forecasts(session: Session, user: User, question_ids: Sequence[int]
+                     ) -> dict[int, Forecast]:
+    """The user's latest forecast on each of these questions, in one statement; of two
+    at the same instant the later-recorded one stands."""
+    if not question_ids:
+        return {}
+    ranked = (select(Forecast.id, func.row_number().over(
+                  partition_by=Forecast.question_id,
+                  order_by=(Forecast.at.desc(), Forecast.id.desc())).label("n"))
+              .where(Forecast.user_id == user.id, Forecast.question_id.in_(set(question_ids)))
+              .subquery())
+    found = session.scalars(select(Forecast).join(ranked, ranked.c.id == Forecast.id)
+                            .where(ranked.c.n == 1))
+    return {f.question_id: f for f in found}
