@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from forecasts import timeutil
+from forecasts import markdown, timeutil
 
 DASH = "—"
 
@@ -57,6 +57,7 @@ def input_percent(value: float | None) -> str:
 def init_app(app: Flask) -> None:
     """Register the filters."""
     filters = {"percent": percent, "number": number, "signed": signed, "date": date,
-               "when": when, "iso": timeutil.iso, "input_percent": input_percent}
+               "when": when, "iso": timeutil.iso, "input_percent": input_percent,
+               "markdown": markdown.render}
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["zip"] = zip
