@@ -25,9 +25,13 @@ def bearer_token() -> str:
 
 
 def authenticated_user(session: Session, *, write: bool) -> User:
-    """The user whose live token the request carries; a write records the token's use."""
+    """The active user whose live token the request carries; a write records the token's use."""
     token = bearer_token()
     try:
-        return tokens.authenticate_token(session, token, touch=write)
+        user = tokens.authenticate_token(session, token, touch=write)
     except AuthenticationRequired as error:
         raise TokenRejected(error.message, where=error.where) from None
+    if not user.active:
+        # Only the token's holder sees this, and they know whose token it is.
+        raise TokenRejected("the API token's account is deactivated", where=HEADER)
+    return user

@@ -50,7 +50,7 @@ def user_create(ctx: Context, name: str, admin: bool, password_stdin: bool) -> N
 @click.option("--format", "fmt", type=FORMATS_CSV, default="table", show_default=True)
 @pass_ctx
 def user_list(ctx: Context, fmt: str) -> None:
-    """Every account: role, whether it is active, creation, first forecast, forecasts."""
+    """Every account: role, whether it is active, when created, first forecast, forecasts."""
     from forecasts.services import users
 
     with ctx.database().session() as session:
@@ -59,8 +59,9 @@ def user_list(ctx: Context, fmt: str) -> None:
                  "first_forecast": timeutil.iso(m.first_forecast) if m.first_forecast else None,
                  "forecasts": m.forecasts}
                 for m in users.directory(session)]
-    if fmt == "table":
-        rows = [{**r, "active": "yes" if r["active"] else "no"} for r in rows]
+    if fmt != "json":
+        shown = {"table": ("yes", "no"), "csv": ("true", "false")}[fmt]
+        rows = [{**r, "active": shown[0] if r["active"] else shown[1]} for r in rows]
     emit(rows, fmt, COLUMNS)
 
 

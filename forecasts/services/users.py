@@ -102,6 +102,17 @@ def authenticate(session: Session, username: str, password: str,
 
 # --- administration ----------------------------------------------------------
 
+def member_since(user: User, first_forecast: datetime | None) -> datetime:
+    """When the account began: its creation, or its first forecast if that is earlier.
+
+    Accounts made by a bundle import (or the demo) are created at import time, but their
+    forecasts may be older; an account that forecast in March was a member in March.
+    """
+    if first_forecast is None:
+        return user.created_at
+    return min(user.created_at, first_forecast)
+
+
 @dataclass(frozen=True)
 class Member:
     """A row of the user list: the account, its number of forecasts and the first one's time."""
@@ -109,6 +120,10 @@ class Member:
     user: User
     forecasts: int
     first_forecast: datetime | None
+
+    @property
+    def since(self) -> datetime:
+        return member_since(self.user, self.first_forecast)
 
 
 def directory(session: Session) -> list[Member]:

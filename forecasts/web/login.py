@@ -2,7 +2,8 @@
 
 The session cookie carries "<user id>:<session epoch>". The user is loaded from the
 database on every request, so a role change takes effect at once, and a session
-whose epoch is older than the user's (after a logout or a password change) is void.
+whose epoch is older than the user's (after a logout or a password change) is void, as
+is every session of a deactivated user.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def _load(session_id: str) -> Account | None:
     if not (user_id.isdigit() and epoch.isdigit()):
         return None
     user = get_session().get(User, int(user_id))
-    if user is None or user.session_epoch != int(epoch) or not user.password_hash:
+    if (user is None or user.session_epoch != int(epoch) or not user.password_hash
+            or not user.active):
         return None
     return Account(user)
 
