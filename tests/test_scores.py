@@ -42,16 +42,23 @@ def test_reference_bundles_through_cli(runner, tmp_path, reference, case):
                 assert close(got["users"][user][key], value), (slug, user, key)
         for key, value in expected["crowd"].items():
             assert close(got["crowd"][key], value), (slug, "crowd", key)
-    rows = json_out(runner, "leaderboard", "--metric", "brier")
-    expected_rows = data["expected"]["leaderboard_brier"]
-    assert [r["user"] for r in rows] == [r["user"] for r in expected_rows]
-    for got, want in zip(rows, expected_rows):
-        assert set(got) == {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
-                            "coverage", "interval"}
-        for key, value in want.items():
-            assert got[key] == value if isinstance(value, (int, str)) else close(got[key], value)
-        low, high = got["interval"]
-        assert low <= got["brier"] + TOL and got["brier"] <= high + TOL
+    # The default ranking is peer_global (SPEC section 6); brier stays selectable.
+    for metric, args in (("brier", ["--metric", "brier"]), ("peer_global", [])):
+        rows = json_out(runner, "leaderboard", *args)
+        expected_rows = data["expected"][f"leaderboard_{metric}"]
+        assert [r["user"] for r in rows] == [r["user"] for r in expected_rows], metric
+        for got, want in zip(rows, expected_rows):
+            assert set(got) == {"rank", "user", "questions", "brier", "log", "peer",
+                                "peer_total", "peer_global", "relative_brier", "coverage",
+                                "interval"}
+            for key, value in want.items():
+                assert got[key] == value if isinstance(value, (int, str)) else \
+                    close(got[key], value), (metric, key)
+            if got["questions"] == 1:
+                assert got["interval"] is None  # no interval, not a zero-width one
+            else:
+                low, high = got["interval"]
+                assert low < high and low <= got[metric] + TOL <= high + 2 * TOL
 
 
 def test_leaderboard_is_reproducible_and_filters(runner, tmp_path, reference):
@@ -75,10 +82,10 @@ def test_leaderboard_is_reproducible_and_filters(runner, tmp_path, reference):
 
 def test_force_reresolution_changes_scores_and_leaderboard(runner, tmp_path, reference):
     load(runner, tmp_path, reference["bundles"][0]["bundle"])
-    before = json_out(runner, "leaderboard")
+    before = json_out(runner, "leaderboard", "--metric", "brier")
     result = runner("resolve", "strike-before-2026-01-11", "no", "--force")
     assert result.exit_code == 0, result.stderr
-    after = json_out(runner, "leaderboard")
+    after = json_out(runner, "leaderboard", "--metric", "brier")
     assert [r["user"] for r in after] == ["bob", "alice", "carol"]
     assert [r["user"] for r in before] == ["carol", "alice", "bob"]
     scores = json_out(runner, "scores", "strike-before-2026-01-11")

@@ -17,12 +17,13 @@ def leaderboard() -> Response:
     """Ranked rows over resolved questions, with seeded bootstrap intervals."""
     args = params.query(*PARAMS)
     rows = board.leaderboard(
-        get_session(), metric=params.text(args, "metric") or "brier",
+        get_session(), metric=params.text(args, "metric") or board.DEFAULT_METRIC,
         tag=params.text(args, "tag"),
         resolved_from=params.timestamp(args, "from"), resolved_to=params.timestamp(args, "to"),
         min_questions=params.integer(args, "min_questions", default=1, low=1,
                                      high=MAX_MIN_QUESTIONS),
         with_crowd=params.boolean(args, "with_crowd", default=False),
         n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
-        seed=current_app.config["LEADERBOARD_SEED"])
+        seed=current_app.config["LEADERBOARD_SEED"],
+        peer_prior=current_app.config["LEADERBOARD_PEER_PRIOR"])
     return jsonify(rows)

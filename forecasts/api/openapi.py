@@ -92,8 +92,9 @@ PATHS: dict[str, Any] = {
         "operationId": "getLeaderboard",
         "summary": "Ranked forecasters (as `forecasts leaderboard --format json`)",
         "parameters": [
-            _query("metric", {"type": "string", "enum": list(METRICS), "default": "brier"},
-                   "brier and log rank ascending, peer and peer_total descending."),
+            _query("metric", {"type": "string", "enum": list(METRICS), "default": METRICS[0]},
+                   "peer_global (the default: sum of peer / max(P, sum of coverage)), peer "
+                   "and peer_total rank descending; brier and log ascending."),
             _query("tag", TEXT, "Only questions with this tag."),
             _query("min_questions", {"type": "integer", "minimum": 1, "default": 1},
                    "Only users with at least this many scored questions."),

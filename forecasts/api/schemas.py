@@ -72,9 +72,15 @@ ROW = {
     "user": {"type": "string", "description": '"crowd" for the crowd row.'},
     "questions": {"type": "integer", "minimum": 1},
     "brier": NUMBER, "log": NUMBER,
-    "peer": nullable(NUMBER), "peer_total": nullable(NUMBER), "coverage": nullable(NUMBER),
-    "interval": {"type": "array", "items": nullable(NUMBER), "minItems": 2, "maxItems": 2,
-                 "description": "90% bootstrap interval of the ranked metric."},
+    "peer": nullable(NUMBER), "peer_total": nullable(NUMBER),
+    "peer_global": {**nullable(NUMBER), "description": "Sum of peer / max(P, sum of "
+                    "coverage), P = LEADERBOARD_PEER_PRIOR (30); null for the crowd."},
+    "relative_brier": {**nullable(NUMBER), "description": "Mean of (Brier - the crowd's "
+                       "Brier) over the user's questions, lower is better; 0 for the crowd."},
+    "coverage": nullable(NUMBER),
+    "interval": {"type": ["array", "null"], "items": NUMBER, "minItems": 2, "maxItems": 2,
+                 "description": "90% bootstrap interval of the ranked metric; null for a "
+                                "single question, and for the crowd ranked by a peer metric."},
 }
 
 

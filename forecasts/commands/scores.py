@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -46,8 +47,10 @@ def scores(ctx: Context, slug: str, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--metric", type=click.Choice(["brier", "log", "peer", "peer_total"]),
-              default="brier", show_default=True)
+@click.option("--metric", type=click.Choice(["peer_global", "brier", "log", "peer", "peer_total"]),
+              default="peer_global", show_default=True,
+              help="Ranking: global peer (default), mean Brier or log (lower is better), "
+                   "mean or total peer.")
 @click.option("--tag")
 @click.option("--from", "resolved_from", help="Only questions whose effective close is at or after T.")
 @click.option("--to", "resolved_to", help="Only questions whose effective close is before T.")
@@ -65,7 +68,8 @@ def leaderboard(ctx: Context, metric: str, tag: str | None, resolved_from: str |
             session, metric=metric, tag=tag, resolved_from=when(resolved_from, "--from"),
             resolved_to=when(resolved_to, "--to"), min_questions=min_questions,
             with_crowd=with_crowd, n_boot=ctx.settings["LEADERBOARD_BOOTSTRAP"],
-            seed=ctx.settings["LEADERBOARD_SEED"])
+            seed=ctx.settings["LEADERBOARD_SEED"],
+            peer_prior=ctx.settings["LEADERBOARD_PEER_PRIOR"])
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
@@ -94,6 +98,8 @@ def calibration(ctx: Context, username: str, fmt: str, plot_path: str | None) ->
             plots.reliability_diagram(doc, plot_path)
         except OSError as exc:
             raise click.ClickException(f"{plot_path}: {exc.strerror}") from None
+        # With --format json on stderr, so that stdout stays one JSON document.
+        click.echo(f"wrote {os.path.abspath(plot_path)}", err=fmt == "json")
     if fmt == "json":
         click.echo(json.dumps(doc, indent=2))
         return

@@ -1,4 +1,11 @@
-"""Leaderboards (SPEC section 6) from the persisted per-question scores."""
+"""Leaderboards (SPEC section 6) from the persisted per-question scores.
+
+The default ranking is the global peer score, sum(peer) / max(P, sum(coverage)) with
+P = LEADERBOARD_PEER_PRIOR. Every row carries relative_brier, the mean of (the user's
+Brier - the crowd's Brier) over the user's questions; the crowd's own row has 0 there
+(it is the baseline), and no peer scores. An interval is None when there is none to give:
+a single question, or the crowd ranked by a peer metric.
+"""
 from __future__ import annotations
 
 import csv
@@ -11,15 +18,21 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 import scoring
+from forecasts import config
 from forecasts.errors import InvalidInput
-from forecasts.models import CrowdScore, Question, QuestionTag, Resolution, User
-from forecasts.queries import fetch_columns, score_records
+from forecasts.models import (CrowdScore, Question, QuestionScoreBlock, QuestionTag, Resolution,
+                              User)
+from forecasts.queries import SCORE_RECORD, fetch_columns
 
-METRICS = ("brier", "log", "peer", "peer_total")
-COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "coverage",
-           "interval_low", "interval_high")
-DEFAULT_BOOTSTRAP = 1000
-DEFAULT_SEED = 20260101
+METRICS = ("peer_global", "brier", "log", "peer", "peer_total")
+DEFAULT_METRIC = METRICS[0]
+LOWER_IS_BETTER = ("brier", "log")
+COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "peer_global",
+           "relative_brier", "coverage", "interval_low", "interval_high")
+_DEFAULTS = {s.name: s.default for s in config.SETTINGS}
+DEFAULT_BOOTSTRAP: int = _DEFAULTS["LEADERBOARD_BOOTSTRAP"]
+DEFAULT_SEED: int = _DEFAULTS["LEADERBOARD_SEED"]
+DEFAULT_PEER_PRIOR: float = _DEFAULTS["LEADERBOARD_PEER_PRIOR"]
 
 
 def _question_filter(tag: str | None, resolved_from: datetime | None,
@@ -40,19 +53,20 @@ def _question_filter(tag: str | None, resolved_from: datetime | None,
     return stmt
 
 
-def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = None,
+def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | None = None,
                 resolved_from: datetime | None = None, resolved_to: datetime | None = None,
                 min_questions: int = 1, with_crowd: bool = False,
-                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
+                n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+                peer_prior: float = DEFAULT_PEER_PRIOR) -> list[dict[str, Any]]:
     """Ranked rows {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
-    "coverage", "interval"}; the crowd's row, if asked for, comes last with rank None."""
+    "peer_global", "relative_brier", "coverage", "interval"} (SPEC section 8); the crowd's
+    row, if asked for, comes last with rank None."""
     if metric not in METRICS:
-        raise InvalidInput(f"{metric!r} is not a metric ({', '.join(METRICS)})", where="metric")
+        raise InvalidInput(f"is not a metric (choose {', '.join(METRICS)})", where="metric")
     if isinstance(min_questions, bool) or not isinstance(min_questions, int) or min_questions < 1:
-        raise InvalidInput(f"{min_questions!r} is not a whole number of at least 1",
-                           where="min_questions")
+        raise InvalidInput("is not a whole number of at least 1", where="min_questions")
     chosen = _question_filter(tag, resolved_from, resolved_to)
-    board = _board(session, chosen, metric, min_questions, n_boot, seed)
+    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior)
     out = _rows(session, board, range(len(board.user)))
     out.sort(key=lambda r: (r["rank"], r["user"].lower()))
     if with_crowd:
@@ -63,24 +77,49 @@ def leaderboard(session: Session, *, metric: str = "brier", tag: str | None = No
 
 
 def standing(session: Session, user: User, *, n_boot: int = DEFAULT_BOOTSTRAP,
-             seed: int = DEFAULT_SEED) -> tuple[dict[str, Any] | None, int]:
-    """One forecaster's row of the Brier leaderboard over all questions (None if
-    unranked) and the number of ranked forecasters. The bootstrap interval is
+             seed: int = DEFAULT_SEED, peer_prior: float = DEFAULT_PEER_PRIOR
+             ) -> tuple[dict[str, Any] | None, int]:
+    """One forecaster's row of the default (global peer) leaderboard over all questions
+    (None if unranked) and the number of ranked forecasters. The bootstrap interval is
     drawn for that forecaster only; it equals the full leaderboard's to rounding."""
-    board = _board(session, _question_filter(None, None, None), "brier", 1, n_boot, seed,
-                   intervals_for=[user.id])
+    board = _board(session, _question_filter(None, None, None), DEFAULT_METRIC, 1, n_boot,
+                   seed, peer_prior, intervals_for=[user.id])
     at = np.flatnonzero(board.user == user.id)
     return (_rows(session, board, at.tolist())[0] if at.size else None), len(board.user)
 
 
+def _score_records(session: Session, chosen) -> tuple[np.ndarray, np.ndarray]:
+    """The packed score records of the chosen questions, ordered by (question, user), and
+    the crowd's Brier on each record's question (NaN if the crowd has no score)."""
+    rows = session.execute(
+        select(QuestionScoreBlock.question_id, QuestionScoreBlock.data, CrowdScore.brier)
+        .outerjoin(CrowdScore, CrowdScore.question_id == QuestionScoreBlock.question_id)
+        .where(QuestionScoreBlock.question_id.in_(chosen))
+        .order_by(QuestionScoreBlock.question_id)).all()
+    records = np.frombuffer(b"".join(data for _, data, _ in rows), SCORE_RECORD)
+    sizes = np.array([len(data) // SCORE_RECORD.itemsize for _, data, _ in rows], np.int64)
+    crowd = np.array([np.nan if b is None else b for _, _, b in rows], np.float64)
+    return records, np.repeat(crowd, sizes)
+
+
 def _board(session: Session, chosen, metric: str, min_questions: int, n_boot: int, seed: int,
-           intervals_for: list[int] | None = None) -> scoring.Leaderboard:
+           peer_prior: float, intervals_for: list[int] | None = None) -> scoring.Leaderboard:
     # Ordered by (question, user), so the bootstrap intervals agree across databases.
-    records = score_records(session, chosen)
+    records, crowd_brier = _score_records(session, chosen)
     return scoring.leaderboard(records["user_id"],
                                {k: records[k] for k in ("brier", "log", "peer", "coverage")},
                                metric=metric, min_questions=min_questions, n_boot=n_boot,
-                               seed=seed, intervals_for=intervals_for)
+                               seed=seed, intervals_for=intervals_for, peer_prior=peer_prior,
+                               crowd_brier=crowd_brier)
+
+
+def _number(x: float) -> float | None:
+    """A float for JSON: NaN (unknown) becomes None."""
+    return None if np.isnan(x) else float(x)
+
+
+def _interval(low: float, high: float) -> list[float] | None:
+    return None if np.isnan(low) or np.isnan(high) else [float(low), float(high)]
 
 
 def _rows(session: Session, board: scoring.Leaderboard, which) -> list[dict[str, Any]]:
@@ -90,8 +129,11 @@ def _rows(session: Session, board: scoring.Leaderboard, which) -> list[dict[str,
     return [{"rank": int(board.rank[i]), "user": names[int(board.user[i])],
              "questions": int(board.questions[i]), "brier": float(board.brier[i]),
              "log": float(board.log[i]), "peer": float(board.peer[i]),
-             "peer_total": float(board.peer_total[i]), "coverage": float(board.coverage[i]),
-             "interval": [float(board.interval_low[i]), float(board.interval_high[i])]}
+             "peer_total": float(board.peer_total[i]),
+             "peer_global": float(board.peer_global[i]),
+             "relative_brier": _number(board.relative_brier[i]),
+             "coverage": float(board.coverage[i]),
+             "interval": _interval(board.interval_low[i], board.interval_high[i])}
             for i in which]
 
 
@@ -101,22 +143,23 @@ def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) ->
                                .order_by(CrowdScore.question_id), (np.float64, np.float64))
     if not brier.size:
         return None
-    interval = [None, None]
-    if metric in ("brier", "log"):
+    interval = None  # the crowd has no peer score, so no interval of one
+    if metric in LOWER_IS_BETTER:
         zeros = np.zeros(brier.size)
         board = scoring.leaderboard(np.zeros(brier.size, np.int64),
                                     {"brier": brier, "log": log, "peer": zeros, "coverage": zeros + 1},
                                     metric=metric, n_boot=n_boot, seed=seed)
-        interval = [float(board.interval_low[0]), float(board.interval_high[0])]
+        interval = _interval(board.interval_low[0], board.interval_high[0])
     return {"rank": None, "user": "crowd", "questions": brier.size, "brier": float(brier.mean()),
-            "log": float(log.mean()), "peer": None, "peer_total": None, "coverage": None,
-            "interval": interval}
+            "log": float(log.mean()), "peer": None, "peer_total": None, "peer_global": None,
+            "relative_brier": 0.0, "coverage": None, "interval": interval}
 
 
 def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with the interval as two columns, for tables and CSV."""
+    """Rows with the interval as two columns (empty when there is none), for tables and CSV."""
     return [{**{k: v for k, v in r.items() if k != "interval"},
-             "interval_low": r["interval"][0], "interval_high": r["interval"][1]} for r in rows]
+             "interval_low": (r["interval"] or [None, None])[0],
+             "interval_high": (r["interval"] or [None, None])[1]} for r in rows]
 
 
 def _safe_cell(value: Any) -> Any:

@@ -30,6 +30,8 @@ def scored(world, database):
 
 @pytest.mark.parametrize("query, cli", [
     ("", []),
+    ("metric=peer_global", []),
+    ("metric=brier", ["--metric", "brier"]),
     ("metric=log", ["--metric", "log"]),
     ("metric=peer&with_crowd=true", ["--metric", "peer", "--with-crowd"]),
     ("metric=peer_total", ["--metric", "peer_total"]),
@@ -57,11 +59,21 @@ def test_rows_rank_forecasters(api, scored):
     ranked = rows[:-1]
     assert {r["user"] for r in ranked} == {"alice", "bob", "carol"}
     assert [r["rank"] for r in ranked] == sorted(r["rank"] for r in ranked)
-    assert [r["brier"] for r in ranked] == sorted(r["brier"] for r in ranked)
+    # Ranked by global peer by default, highest first.
+    assert [r["peer_global"] for r in ranked] == sorted((r["peer_global"] for r in ranked),
+                                                        reverse=True)
+    by_brier = api.get("/api/v1/leaderboard?metric=brier").body
+    assert [r["brier"] for r in by_brier] == sorted(r["brier"] for r in by_brier)
     bob = next(r for r in ranked if r["user"] == "bob")
     assert bob["questions"] == 2
     assert set(bob) == {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
-                        "coverage", "interval"}
+                        "peer_global", "relative_brier", "coverage", "interval"}
+    assert bob["peer_global"] == pytest.approx(bob["peer_total"] / 30)  # coverage sum < 30
+    assert len(bob["interval"]) == 2 and bob["interval"][0] < bob["interval"][1]
+    # One question: no interval at all.
+    assert all(r["interval"] is None for r in ranked if r["questions"] == 1)
+    assert rows[-1]["relative_brier"] == 0 and rows[-1]["peer_global"] is None
+    assert rows[-1]["interval"] is None  # the crowd has no peer score to draw one of
     assert [r["user"] for r in api.get("/api/v1/leaderboard?min_questions=2").body] == ["bob"]
 
 
