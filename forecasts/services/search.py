@@ -21,17 +21,31 @@ MAX_WORD = 64
 # Letters and digits only: unicode61 (and PostgreSQL's parser) split on everything else,
 # including the underscore that \w would keep.
 _WORD = re.compile(r"[^\W_]+")
+# PostgreSQL's English stop words (Snowball's list, tsearch_data/english.stop): they are
+# never searched for on SQLite either, so that both databases find the same questions.
+_STOPWORDS = frozenset("""
+i me my myself we our ours ourselves you your yours yourself yourselves he him his
+himself she her hers herself it its itself they them their theirs themselves what
+which who whom this that these those am is are was were be been being have has had
+having do does did doing a an the and but if or because as until while of at by for
+with about against between into through during before after above below to from up
+down in out on off over under again further then once here there when where why how
+all any both each few more most other some such no nor not only own same so than too
+very s t can will just don should now
+""".split())
 # bm25 weights of the FTS5 columns (title, description, slug); PostgreSQL weighs the
 # same columns A, B, C in the generated column.
 _BM25 = "bm25(question_search, 10.0, 3.0, 1.0)"
 
 
 def search_words(query: str | None) -> list[str]:
-    """The words of the user's text, lowercased, at most MAX_WORDS, duplicates dropped."""
+    """The words of the user's text, lowercased, without stop words or duplicates, at
+    most MAX_WORDS."""
     if not query:
         return []
     words = _WORD.findall(unicodedata.normalize("NFKC", query).lower())
-    return list(dict.fromkeys(w[:MAX_WORD] for w in words))[:MAX_WORDS]
+    kept = (w[:MAX_WORD] for w in words if w not in _STOPWORDS)
+    return list(dict.fromkeys(kept))[:MAX_WORDS]
 
 
 def fts5_query(words: list[str]) -> str:
@@ -47,7 +61,7 @@ def search_hits(session: Session, query: str | None) -> Subquery | None:
     if not query or not query.strip():
         return None
     words = search_words(query)
-    if not words:  # only punctuation: nothing can match it
+    if not words:  # only punctuation or stop words: nothing can match it
         return (select(Question.id.label("question_id"), literal(0.0).label("rank"))
                 .where(false()).subquery("search_hits"))
     if session.get_bind().dialect.name == "sqlite":
