@@ -24,9 +24,13 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     params.query()
     question = find(session, slug)
     body = params.json_body(FIELDS)
-    forecast = forecasts.submit_forecast(
-        session, question, user, probability=body.get("probability"),
-        probabilities=body.get("probabilities"), rationale=body.get("rationale"))
+    try:
+        forecast = forecasts.submit_forecast(
+            session, question, user, probability=body.get("probability"),
+            probabilities=body.get("probabilities"), rationale=body.get("rationale"))
+    except forecasts.JustSettled:
+        session.commit()  # the settlement stands although the forecast is refused (409)
+        raise
     session.commit()
     return jsonify(forecast_json(forecast, question=question.slug, user=user.username)), 201, \
         PRIVATE

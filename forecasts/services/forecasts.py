@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.models import Forecast, Question, User
+from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, User
 from forecasts.numbers import finite_number
 from forecasts.services.questions import current_resolution, lock_question
+from forecasts.services.resolve_due import settle_if_due
 from forecasts.services.text import check_storable
 
 P_MIN, P_MAX = 0.001, 0.999
@@ -99,13 +100,40 @@ def row(question: Question, user: User, at: datetime, probability: float | None,
             "rationale": rationale}
 
 
+class JustSettled(Conflict):
+    """The forecast was refused because the question's rule could already decide; the
+    question was settled in the same session, which the caller commits before answering."""
+
+
+def _settled_words(question: Question, outcome: str) -> str:
+    if outcome == ANNULLED:
+        return "annulled"
+    return f"resolved {outcome.upper() if question.kind == 'binary' else repr(outcome)}"
+
+
 def submit_forecast(session: Session, question: Question, user: User, *,
                     probability: object = None, probabilities: object = None,
                     rationale: object = None, at: datetime | None = None) -> Forecast:
-    """Record a forecast now (or at `at`) on an open, unresolved question."""
+    """Record a forecast now (or at `at`) on an open, unresolved, published question.
+
+    A question whose rule can already decide takes no forecast (it would never be
+    scored): it is settled instead and JustSettled is raised.
+    """
     p, ps = check_payload(question.kind, len(question.options), probability, probabilities)
     note = check_rationale(rationale)
-    at = at or timeutil.now()
+    actual = timeutil.now()
+    at = at or actual
+    if question.review_state != PUBLISHED:
+        raise Conflict(f"question {question.slug!r} is a {question.review_state} proposal, "
+                       "not a published question; it takes no forecasts", where="question")
+    if at >= question.open_at:
+        due = settle_if_due(session, question, now=min(at, actual), actor="rule",
+                            recorded_at=actual)
+        if due is not None:
+            raise JustSettled(f"question {question.slug!r} was just "
+                              f"{_settled_words(question, due.decision.outcome)} by its rule "
+                              f"({due.decision.reason}); it takes no more forecasts",
+                              where="question")
     lock_question(session, question, write=False)
     resolution = current_resolution(session, question)
     if resolution is not None:

@@ -7,6 +7,10 @@ of the questions it may settle (in id order, so runs cannot deadlock) and reads 
 resolutions only after that, so a second run waits and then sees the first one's work;
 SQLite's BEGIN IMMEDIATE serialises the runs outright. The partial unique index
 uq_resolutions_current backs both up.
+
+`settle_if_due` is the same run restricted to one question and the questions related to
+it (what its rule reads, directly or not, and what reads it): a forecast on a question
+whose rule can already decide settles it instead.
 """
 from __future__ import annotations
 
@@ -14,15 +18,16 @@ import json
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.errors import InvalidInput
-from forecasts.models import Question, Resolution
+from forecasts.models import PUBLISHED, Question, Resolution
 from forecasts.rules import Decision, Facts, QuestionFacts, Settled, Undecided, decide
-from forecasts.rules import dependency_order
+from forecasts.rules import dependency_order, dependents
 from forecasts.services import scores
 from forecasts.services.resolution import settle
 from forecasts.services.rule_inputs import (effective_known, load_points, load_world,
@@ -46,20 +51,26 @@ class Plan:
     waiting: list[tuple[QuestionFacts, Undecided]] = field(default_factory=list)
 
 
-def _unsettled_rule_ids(session: Session) -> list[int]:
+def _unsettled_rule_ids(session: Session, only: Collection[str] | None) -> list[int]:
     settled = select(Resolution.question_id).where(Resolution.superseded_at.is_(None))
-    rows = session.execute(select(Question.id, Question.rule_json)
-                           .where(Question.id.not_in(settled)).order_by(Question.id))
+    stmt = select(Question.id, Question.rule_json).where(Question.id.not_in(settled),
+                                                         Question.review_state == PUBLISHED)
+    if only is not None:
+        stmt = stmt.where(Question.slug.in_(sorted(only)))
+    rows = session.execute(stmt.order_by(Question.id))
     return [qid for qid, rule in rows if json.loads(rule)["type"] != "manual"]
 
 
-def plan(session: Session, now: datetime) -> Plan:
-    """What a run at `now` would settle, without writing anything."""
+def plan(session: Session, now: datetime, *, only: Collection[str] | None = None) -> Plan:
+    """What a run at `now` would settle, without writing anything; `only` limits the run
+    to these slugs (the others are seen as they stand)."""
     world = load_world(session)
-    settled = _settled_ids(session)
+    # Drafts and rejected proposals are not questions yet: nothing settles them.
+    settled = _settled_ids(session) | _unpublished_ids(session)
     unsettled = [slug for slug in dependency_order(world.graph)
                  if world.ids[slug] not in settled
-                 and world.questions[slug].rule["type"] != "manual"]
+                 and world.questions[slug].rule["type"] != "manual"
+                 and (only is None or slug in only)]
     needed = set().union(*(series_of(world.questions[s].rule) for s in unsettled))
     outcomes = settled_as_of(session, world, now)
     facts = Facts(now, load_points(session, needed, now), outcomes)
@@ -78,13 +89,17 @@ def plan(session: Session, now: datetime) -> Plan:
     return result
 
 
+def _unpublished_ids(session: Session) -> set[int]:
+    return set(session.scalars(select(Question.id).where(Question.review_state != PUBLISHED)))
+
+
 def _settled_ids(session: Session) -> set[int]:
     return set(session.scalars(select(Resolution.question_id)
                                .where(Resolution.superseded_at.is_(None))))
 
 
 def resolve_due(session: Session, *, now: datetime, actor: str,
-                recorded_at: datetime) -> Plan:
+                recorded_at: datetime, only: Collection[str] | None = None) -> Plan:
     """Settle what `plan` finds, score it, and return the plan.
 
     `now` is the moment the rules decide as of (never after `recorded_at`); the
@@ -93,11 +108,11 @@ def resolve_due(session: Session, *, now: datetime, actor: str,
     if now > recorded_at:
         raise InvalidInput("cannot settle questions as of a time in the future "
                            "(use --dry-run to preview)", where="--now")
-    ids = _unsettled_rule_ids(session)
+    ids = _unsettled_rule_ids(session, only)
     if ids:
         session.execute(select(Question.id).where(Question.id.in_(ids)).order_by(Question.id)
                         .with_for_update())
-    result = plan(session, now)
+    result = plan(session, now, only=only)
     rows = {q.slug: q for q in session.scalars(
         select(Question).where(Question.slug.in_([d.question.slug for d in result.settle])))}
     for due in result.settle:
@@ -107,6 +122,38 @@ def resolve_due(session: Session, *, now: datetime, actor: str,
                rescore=False)
     scores.rescore_questions(session, [q.id for q in rows.values()])
     return result
+
+
+def related(graph: dict[str, list[str]], slug: str) -> set[str]:
+    """`slug`, the questions its rule reads (directly or not) and those that read it."""
+    found, frontier = {slug}, [slug]
+    while frontier:
+        for other in graph.get(frontier.pop(), ()):
+            if other not in found:
+                found.add(other)
+                frontier.append(other)
+    return found | set(dependents(graph, slug))
+
+
+def _due(result: Plan, slug: str) -> Due | None:
+    return next((d for d in result.settle if d.question.slug == slug), None)
+
+
+def settle_if_due(session: Session, question: Question, *, now: datetime, actor: str,
+                  recorded_at: datetime) -> Due | None:
+    """Settle `question` (and what its rule reads or is read by) if its rule can decide as
+    of `now`, exactly as resolve-due would; None when the rule cannot decide yet.
+
+    The common case (cannot decide) only reads; rows are locked only to settle.
+    """
+    if question.rule["type"] == "manual":
+        return None
+    only = related(load_world(session).graph, question.slug)
+    if _due(plan(session, now, only=only), question.slug) is None:
+        return None
+    # Re-planned under the row locks: a concurrent run may have settled it meanwhile.
+    return _due(resolve_due(session, now=now, actor=actor, recorded_at=recorded_at, only=only),
+                question.slug)
 
 
 def line(due: Due) -> str:

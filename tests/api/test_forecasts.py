@@ -274,3 +274,85 @@ def test_cursors_at_the_ends_of_time_are_fine(api, world):
 def test_my_forecasts_needs_a_token(api, world):
     assert api.get("/api/v1/me/forecasts").status_code == 401
     assert api.get("/api/v1/me/forecasts", token="fct_nope").status_code == 401
+
+
+def _due_question(session, *, crossed: bool, slug: str = "tariff-due") -> None:
+    """An open threshold question (with an any_of reading it); `crossed`: an observation
+    two days ago already meets the threshold."""
+    from datetime import timedelta
+
+    from forecasts import timeutil
+    from forecasts.services import observations, questions
+    from tests.api.conftest import window
+    from tests.builders import question_data
+
+    rule = {"type": "threshold", "series": "us-mx-rate", "op": ">=", "value": 0.25, "when": "any"}
+    questions.create_question(session, question_data(slug=slug, rule=rule, **window(-30, 300)))
+    questions.create_question(session, question_data(
+        slug=f"{slug}-either", rule={"type": "any_of", "questions": [slug]}, **window(-30, 300)))
+    observations.record(session, "us-mx-rate", 0.3 if crossed else 0.1,
+                        timeutil.now() - timedelta(days=2), source="https://example.org/r",
+                        new_series=True)
+    session.commit()
+
+
+def _current(database, slug):
+    from forecasts.models import Question, Resolution
+
+    with database.session() as s:
+        return s.execute(select(Resolution.outcome, Resolution.source, Resolution.actor)
+                         .join(Question, Question.id == Resolution.question_id)
+                         .where(Question.slug == slug, Resolution.superseded_at.is_(None))
+                         ).one_or_none()
+
+
+def test_a_forecast_on_a_question_its_rule_can_decide_is_refused_and_settles_it(
+        api, world, database, session):
+    from forecasts.models import QuestionScore
+
+    _due_question(session, crossed=True)
+    before = count(database)
+    path = "/api/v1/questions/tariff-due/forecasts"
+    response = api.post(path, token=world.tokens["alice"], json={"probability": 0.4})
+    assert response.status_code == 409
+    error = response.body["error"]
+    assert error["code"] == "conflict" and error["where"] == "question"
+    assert "just resolved YES by its rule" in error["message"]
+    assert "us-mx-rate = 0.3" in error["message"] and ">= 0.25" in error["message"]
+    assert count(database) == before
+    # The settlement was committed although the forecast was refused, cascade included.
+    assert tuple(_current(database, "tariff-due")) == ("yes", "rule", "rule")
+    assert tuple(_current(database, "tariff-due-either")) == ("yes", "rule", "rule")
+    assert read(database, select(func.count()).select_from(QuestionScore)) >= 1
+    again = api.post(path, token=world.tokens["bob"], json={"probability": 0.4})
+    assert again.status_code == 409 and "is resolved" in again.body["error"]["message"]
+    assert api.get("/api/v1/questions/tariff-due").body["status"] == "resolved"
+
+
+def test_a_forecast_is_taken_while_the_rule_cannot_decide(api, world, database, session):
+    _due_question(session, crossed=False)
+    response = api.post("/api/v1/questions/tariff-due/forecasts", token=world.tokens["alice"],
+                        json={"probability": 0.4})
+    assert response.status_code == 201
+    assert _current(database, "tariff-due") is None
+
+
+def test_bad_input_on_a_due_question_settles_nothing(api, world, database, session):
+    _due_question(session, crossed=True)
+    response = api.post("/api/v1/questions/tariff-due/forecasts", token=world.tokens["alice"],
+                        json={"probability": 1.5})
+    assert response.status_code == 422
+    assert _current(database, "tariff-due") is None
+
+
+@pytest.mark.parametrize("state", ["draft", "rejected"])
+def test_unpublished_questions_take_no_forecasts(api, world, database, session, state):
+    from forecasts.models import Question
+
+    row = session.scalars(select(Question).where(Question.slug == "strike-open")).one()
+    row.review_state = state
+    session.commit()
+    before = count(database)
+    response = api.post(OPEN, token=world.tokens["alice"], json={"probability": 0.3})
+    assert response.status_code in (404, 409)
+    assert count(database) == before

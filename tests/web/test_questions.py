@@ -212,3 +212,49 @@ def test_crowd_chart_is_svg_and_reproducible(web, world):
     small = web.get("/questions/partner-open/crowd.svg?size=small").get_data(as_text=True)
     assert 'viewBox="0 0 400' in small and "No forecasts yet" in small
     assert web.get("/questions/nope/crowd.svg").status_code == 404
+
+
+def _threshold_question(session, value: float) -> None:
+    """An open question on a threshold; an observation of `value` two days ago."""
+    from datetime import timedelta
+
+    from forecasts import timeutil
+    from forecasts.services import observations
+
+    rule = {"type": "threshold", "series": "us-mx-rate", "op": ">=", "value": 0.25, "when": "any"}
+    questions.create_question(session, question_data(slug="tariff-due", rule=rule, **around_now()))
+    observations.record(session, "us-mx-rate", value, timeutil.now() - timedelta(days=2),
+                        new_series=True)
+    session.commit()
+
+
+def test_a_forecast_on_a_decided_question_is_refused_inline_and_settles_it(web, world, database,
+                                                                           session):
+    from forecasts.models import Question, Resolution
+
+    _threshold_question(session, 0.3)
+    web.login("alice")
+    before = n_forecasts(database)
+    response = web.post("/questions/tariff-due", {"probability": "40"},
+                        form_page="/questions/tariff-due")
+    assert response.status_code == 409
+    assert 'role="alert"' in response.text and "was just resolved YES by its rule" in response.text
+    assert "Outcome: <strong" in response.text  # the page already shows the settlement
+    assert n_forecasts(database) == before
+    with database.session() as s:
+        rows = s.execute(select(Resolution.outcome, Resolution.source)
+                         .join(Question, Question.id == Resolution.question_id)
+                         .where(Question.slug == "tariff-due")).all()
+    assert [tuple(r) for r in rows] == [("yes", "rule")]
+    page = web.get("/questions/tariff-due")
+    assert "Forecasting is closed" in page.text and 'name="probability"' not in page.text
+
+
+def test_a_forecast_is_saved_while_the_rule_cannot_decide(web, world, database, session):
+    _threshold_question(session, 0.1)
+    web.login("alice")
+    before = n_forecasts(database)
+    response = web.post("/questions/tariff-due", {"probability": "40"},
+                        form_page="/questions/tariff-due")
+    assert response.status_code == 303
+    assert n_forecasts(database) == before + 1
