@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.errors import InvalidInput
-from forecasts.models import ANNULLED, Forecast, Observation, Question, Resolution, User
+from forecasts.models import (ANNULLED, DRAFT, PUBLISHED, REJECTED, Forecast, Observation,
+                              Question, Resolution, User)
 from forecasts.services import scores
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.observations import check_observation
-from forecasts.services.questions import QuestionSpec, add_question, check_rules, parse_question
+from forecasts.services.questions import (QuestionSpec, add_question, check_rules, definition,
+                                         parse_question)
 from forecasts.services.resolution import parse_outcome
 from forecasts.services.users import check_username, ensure_users
 
@@ -23,6 +25,8 @@ FORECAST_FIELDS = {"question", "user", "at", "probability", "probabilities", "ra
 RESOLUTION_FIELDS = {"outcome", "known_at", "note", "resolved_at", "resolved_by", "source",
                      "evidence", "history"}
 SOURCES = ("manual", "rule", "import", "cascade")
+# Carried only by questions that are not published (proposals waiting or rejected).
+REVIEW_FIELDS = ("review_state", "proposed_by", "review_note")
 
 
 def _list(doc: Mapping[str, Any], key: str) -> list:
@@ -61,9 +65,12 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
 
     specs: list[QuestionSpec] = []
     resolutions: dict[str, tuple[int, Any]] = {}
+    reviews: dict[str, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     for i, data in enumerate(_list(doc, "questions")):
+        review, data = _split_review(data)
         spec = parse_question(data, where=f"questions[{i}]")
+        reviews[spec.slug] = _check_review(review, f"questions[{i}] ({spec.slug})")
         if spec.slug in seen:
             raise InvalidInput(f"duplicate slug {spec.slug!r} (also questions[{seen[spec.slug]}])",
                                where=f"questions[{i}].slug")
@@ -88,10 +95,15 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
                     for i, entry in enumerate(_list(doc, "observations"))]
 
     # Everything is valid: write.
-    users = ensure_users(session, usernames + [f["user"] for f in checked_forecasts])
+    proposers = [r["proposed_by"] for r in reviews.values() if r.get("proposed_by")]
+    users = ensure_users(session, usernames + proposers + [f["user"] for f in checked_forecasts])
     questions = dict(stored)
     for spec in specs:
-        questions[spec.slug] = add_question(session, spec)
+        review = reviews[spec.slug]
+        proposer = review.get("proposed_by")
+        questions[spec.slug] = add_question(session, spec, review_state=review["review_state"],
+                                            proposed_by=users[proposer] if proposer else None)
+        questions[spec.slug].review_note = review.get("review_note")
     rows = [forecast_rules.row(questions[f["question"]], users[f["user"]], f["at"],
                                f["probability"], f["probabilities"], f["rationale"])
             for f in checked_forecasts]
@@ -112,6 +124,41 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),
             "forecasts": len(rows), "observations": len(observations),
             "resolutions": len(checked_resolutions)}
+
+
+def _split_review(data: object) -> tuple[dict[str, Any], object]:
+    """The review fields of a question entry, and the entry without them."""
+    if not isinstance(data, Mapping):
+        return {}, data
+    return ({k: data[k] for k in REVIEW_FIELDS if k in data},
+            {k: v for k, v in data.items() if k not in REVIEW_FIELDS})
+
+
+def _check_review(review: Mapping[str, Any], where: str) -> dict[str, Any]:
+    state = review.get("review_state", PUBLISHED)
+    if state not in (DRAFT, PUBLISHED, REJECTED):
+        raise InvalidInput(f"{state!r} is not one of {DRAFT}, {PUBLISHED}, {REJECTED}",
+                           where=f"{where}.review_state")
+    out: dict[str, Any] = {"review_state": state}
+    if review.get("proposed_by") is not None:
+        out["proposed_by"] = check_username(review["proposed_by"], where=f"{where}.proposed_by")
+    note = review.get("review_note")
+    if note is not None and not isinstance(note, str):
+        raise InvalidInput("must be text", where=f"{where}.review_note")
+    out["review_note"] = note
+    return out
+
+
+def _review_doc(q: Question, names: Mapping[int, str]) -> dict[str, Any]:
+    """What a bundle says of a question's review: nothing for a published one."""
+    if q.review_state == PUBLISHED:
+        return {}
+    doc: dict[str, Any] = {"review_state": q.review_state}
+    if q.proposed_by_id is not None:
+        doc["proposed_by"] = names[q.proposed_by_id]
+    if q.review_note:
+        doc["review_note"] = q.review_note
+    return doc
 
 
 def _forecast_slugs(doc: Mapping[str, Any]) -> set[str]:
@@ -196,14 +243,10 @@ def export_bundle(session: Session) -> dict[str, Any]:
         chains.setdefault(r.question_id, []).append(r)
     questions = []
     slugs: dict[int, str] = {}
+    names = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     for q in session.scalars(select(Question).order_by(Question.id)):
         slugs[q.id] = q.slug
-        doc: dict[str, Any] = {"slug": q.slug, "title": q.title, "description": q.description,
-                               "kind": q.kind}
-        if q.kind == "multiple_choice":
-            doc.update(options=q.options, ordered=q.ordered)
-        doc.update(tags=q.tags, open_at=timeutil.iso(q.open_at), close_at=timeutil.iso(q.close_at),
-                   rule=q.rule, resolution=None)
+        doc: dict[str, Any] = {**definition(q), **_review_doc(q, names), "resolution": None}
         chain = chains.get(q.id, [])
         current = [r for r in chain if r.superseded_at is None]
         if current:
@@ -212,7 +255,6 @@ def export_bundle(session: Session) -> dict[str, Any]:
             if older:
                 doc["resolution"]["history"] = older
         questions.append(doc)
-    names = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     forecasts = []
     for f in session.scalars(select(Forecast).order_by(Forecast.id)):
         doc = {"question": slugs[f.question_id], "user": names[f.user_id], "at": timeutil.iso(f.at)}

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import ANNULLED, Forecast, Question, QuestionTag, Resolution
+from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionTag, Resolution,
+                              User)
 from forecasts.rules import QuestionShape, find_cycle, references, validate_rule
 from forecasts.services.text import check_storable
 
@@ -145,7 +146,8 @@ def check_rules(specs: Iterable[QuestionSpec], session: Session, *, where: Calla
             return pending[slug]
         if slug not in stored:
             q = find_question(session, slug)
-            stored[slug] = question_shape(q) if q else None
+            # A draft may never be published: no rule may read it.
+            stored[slug] = question_shape(q) if q and q.review_state == PUBLISHED else None
         return stored[slug]
 
     graph: dict[str, list[str]] = {}
@@ -160,15 +162,17 @@ def check_rules(specs: Iterable[QuestionSpec], session: Session, *, where: Calla
         raise InvalidInput(f"rules form a cycle: {' -> '.join(cycle)}", where=f"{where(bad)}.rule")
 
 
-def add_question(session: Session, spec: QuestionSpec) -> Question:
-    """Insert a validated spec (slug uniqueness checked here)."""
+def add_question(session: Session, spec: QuestionSpec, *, review_state: str = PUBLISHED,
+                 proposed_by: User | None = None) -> Question:
+    """Insert a validated spec (slug uniqueness checked here); proposals come in as drafts."""
     if find_question(session, spec.slug) is not None:
         raise Conflict(f"a question with slug {spec.slug!r} already exists", where="slug")
     question = Question(
         slug=spec.slug, title=spec.title, description=spec.description, kind=spec.kind,
         options_json=json.dumps(spec.options) if spec.options else None, ordered=spec.ordered,
         open_at=spec.open_at, close_at=spec.close_at, rule_json=json.dumps(spec.rule),
-        tag_rows=[QuestionTag(tag=t, position=i) for i, t in enumerate(spec.tags)])
+        tag_rows=[QuestionTag(tag=t, position=i) for i, t in enumerate(spec.tags)],
+        review_state=review_state, proposed_by_id=proposed_by.id if proposed_by else None)
     session.add(question)
     session.flush()
     return question
@@ -185,14 +189,38 @@ def create_question(session: Session, data: object) -> Question:
 
 
 def find_question(session: Session, slug: str) -> Question | None:
+    """The question with this slug, whatever its review state."""
     return session.scalars(select(Question).where(Question.slug == slug)).first()
 
 
-def get_question(session: Session, slug: str) -> Question:
+def can_see(question: Question, viewer: User | None) -> bool:
+    """Published questions are public; a draft or rejected proposal is seen only by its
+    proposer and the admins."""
+    if question.review_state == PUBLISHED:
+        return True
+    return viewer is not None and (viewer.is_admin or viewer.id == question.proposed_by_id)
+
+
+def get_question(session: Session, slug: str, *, viewer: User | None = None) -> Question:
+    """The question with this slug as `viewer` may see it: an unpublished one is "not
+    found" to everyone but its proposer and the admins (and to anyone when no viewer is
+    given), so drafts never reach pages, the API or commands that act on questions."""
     question = find_question(session, slug)
-    if question is None:
+    if question is None or not can_see(question, viewer):
         raise NotFound(f"no question with slug {slug!r}", where="question")
     return question
+
+
+def definition(question: Question | QuestionSpec) -> dict[str, Any]:
+    """A stored question (or a parsed spec) as a definition (SPEC section 3, as in a bundle),
+    without resolution."""
+    doc: dict[str, Any] = {"slug": question.slug, "title": question.title,
+                           "description": question.description, "kind": question.kind}
+    if question.kind == "multiple_choice":
+        doc.update(options=question.options, ordered=question.ordered)
+    doc.update(tags=question.tags, open_at=timeutil.iso(question.open_at),
+               close_at=timeutil.iso(question.close_at), rule=question.rule)
+    return doc
 
 
 def lock_question(session: Session, question: Question, *, write: bool = True) -> None:
@@ -214,58 +242,3 @@ def question_status(question: Question, resolution: Resolution | None, now: date
     if now < question.open_at:
         return "upcoming"
     return "open" if now < question.close_at else "closed"
-
-
-@dataclass(frozen=True)
-class QuestionRow:
-    """A question with its current resolution and the number of its forecasters."""
-
-    question: Question
-    resolution: Resolution | None
-    forecasters: int
-    status: str
-
-
-SORTS = ("closing", "forecasters", "newest")
-
-
-def list_questions(session: Session, *, now: datetime, status: str | None = None,
-                   tag: str | None = None, search: str | None = None,
-                   sort: str = "closing", limit: int | None = None,
-                   offset: int = 0) -> list[QuestionRow]:
-    """Questions filtered by status, tag and text, sorted as asked; `limit` and
-    `offset` select one page."""
-    if status is not None and status not in STATUSES:
-        raise InvalidInput(f"{status!r} is not a status ({', '.join(STATUSES)})", where="status")
-    if sort not in SORTS:
-        raise InvalidInput(f"{sort!r} is not a sort order ({', '.join(SORTS)})", where="sort")
-    counts = (select(Forecast.question_id, func.count(func.distinct(Forecast.user_id)).label("n"))
-              .group_by(Forecast.question_id).subquery())
-    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
-    n = func.coalesce(counts.c.n, 0)
-    stmt = (select(Question, Resolution, n).outerjoin(Resolution, current)
-            .outerjoin(counts, counts.c.question_id == Question.id))
-    unsettled = Resolution.id.is_(None)
-    conditions = {
-        "resolved": and_(Resolution.id.is_not(None), Resolution.outcome != ANNULLED),
-        "annulled": Resolution.outcome == ANNULLED,
-        "upcoming": and_(unsettled, Question.open_at > now),
-        "open": and_(unsettled, Question.open_at <= now, Question.close_at > now),
-        "closed": and_(unsettled, Question.close_at <= now),
-    }
-    if status:
-        stmt = stmt.where(conditions[status])
-    if tag:
-        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
-                                          .where(QuestionTag.tag == tag.strip().lower())))
-    if search and search.strip():
-        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%") \
-            .replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(func.lower(Question.title).like(pattern, escape="\\"),
-                              func.lower(Question.description).like(pattern, escape="\\"),
-                              Question.slug.like(pattern, escape="\\")))
-    order = {"closing": (Question.close_at, Question.id),
-             "forecasters": (n.desc(), Question.close_at, Question.id),
-             "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
-    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
-    return [QuestionRow(q, r, int(count), question_status(q, r, now)) for q, r, count in rows]
