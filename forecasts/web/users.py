@@ -1,22 +1,85 @@
 """Profiles: scores, calibration and forecasts of one forecaster; the admins' user list."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from forecasts.db import get_session
-from forecasts.services import browse, calibration, leaderboard, scores
+from forecasts.errors import Conflict, InvalidInput
+from forecasts.services import browse, calibration, leaderboard, scores, users
 from forecasts.services.users import get_user
 from forecasts.web.charts import calibration_chart
-from forecasts.web.login import admin_required
+from forecasts.web.login import admin_required, passwords, start_session
 
 bp = Blueprint("users", __name__)
+
+
+def _index(*, error: dict[str, str] | None = None, status: int = 200):
+    page = render_template("users/index.html", members=users.directory(get_session()),
+                           roles=users.ROLES, error=error)
+    return page, status, {"Cache-Control": "no-store"}
 
 
 @bp.get("/users/")
 @admin_required
 def index():
-    """The account list with roles (admins only)."""
-    return render_template("users/index.html", users=browse.user_directory(get_session()))
+    """The account list with roles and the admins' actions (admins only)."""
+    return _index()
+
+
+def _act(username: str, action, done: str):
+    """Apply `action(session, user)` to the named user, commit and go back to the list;
+    on a refused change, roll back and show the list with the error beside that user."""
+    session = get_session()
+    user = get_user(session, username)
+    epoch = user.session_epoch
+    try:
+        action(session, user)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        return _index(error={"user": user.username, "field": exc.where or "form",
+                             "message": exc.message}, status=exc.status)
+    session.commit()
+    me = current_user.user
+    if user.id == me.id and user.active and user.session_epoch != epoch:
+        # A new password voids the admin's own sessions too: keep this browser logged in.
+        start_session(user)
+    flash(done.format(name=user.username, role=user.role), "success")
+    # An admin who demoted or deactivated themselves can no longer see the list.
+    back = url_for(".index") if me.is_admin and me.active else url_for("questions.index")
+    return redirect(back, code=303)
+
+
+@bp.post("/users/<username>/role")
+@admin_required
+def set_role(username: str):
+    """Make a user admin or forecaster (never the last active admin a forecaster)."""
+    role = request.form.get("role", "")
+    return _act(username, lambda s, u: users.set_role(s, u, role), "{name} is {role}.")
+
+
+@bp.post("/users/<username>/password")
+@admin_required
+def set_password(username: str):
+    """Set a user's password (never shown again) and end their sessions."""
+    new = request.form.get("password", "")
+    return _act(username, lambda s, u: users.set_password(s, u, new, passwords()),
+                "The password of {name} is set; their sessions are ended.")
+
+
+@bp.post("/users/<username>/deactivate")
+@admin_required
+def deactivate(username: str):
+    """Stop a user logging in or using tokens; their forecasts stay scored."""
+    return _act(username, users.deactivate,
+                "{name} is deactivated: no login, no API tokens; forecasts stay scored.")
+
+
+@bp.post("/users/<username>/reactivate")
+@admin_required
+def reactivate(username: str):
+    """Let a deactivated user log in again."""
+    return _act(username, users.reactivate, "{name} can log in again.")
 
 
 @bp.get("/users/<username>")
@@ -33,7 +96,8 @@ def profile(username: str):
         scores=scores.user_scores(session, user),
         calibration=calibration.calibration(session, user.username),
         entries=browse.user_questions(session, user),
-        n_forecasts=n_forecasts, n_questions=n_questions, first_at=first_at)
+        n_forecasts=n_forecasts, n_questions=n_questions, first_at=first_at,
+        member_since=users.member_since(user, first_at))
 
 
 @bp.get("/users/<username>/calibration.svg")

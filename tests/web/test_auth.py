@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from forecasts.models import User
-from tests.web.conftest import PASSWORD, Web, add_user
+from tests.web.conftest import PASSWORD, TOKEN, Web, add_user
 
 
 def test_register_creates_a_forecaster_and_logs_in(web, session):
@@ -131,3 +131,64 @@ def test_accounts_without_a_password_cannot_log_in(web, session):
     session.commit()
     response = web.post("/login", {"username": "imported", "password": ""})
     assert response.status_code == 401
+
+
+def test_a_deactivated_user_is_answered_exactly_as_a_wrong_password(web, session):
+    from forecasts.services.users import deactivate
+
+    add_user(session, "alice")
+    gone = add_user(session, "gone")
+    deactivate(session, gone)
+    session.commit()
+    wrong = web.post("/login", {"username": "alice", "password": "nope-nope-nope"})
+    refused = web.post("/login", {"username": "gone", "password": PASSWORD})
+    assert refused.status_code == wrong.status_code == 401
+    def page(response) -> str:  # the CSRF token aside, which is fresh in every form
+        return TOKEN.sub("", response.text)
+
+    assert page(refused).replace('value="gone"', 'value="alice"') == page(wrong)
+    assert web.get("/tokens").status_code == 302  # not logged in
+
+
+def test_deactivation_ends_sessions_and_reactivation_revives_none(app, session):
+    from forecasts.services.users import deactivate, reactivate
+
+    alice = add_user(session, "alice")
+    session.commit()
+    laptop = Web(app.test_client())
+    laptop.login("alice")
+    assert laptop.get("/tokens").status_code == 200
+    deactivate(session, alice)
+    session.commit()
+    assert laptop.get("/tokens").status_code == 302
+    reactivate(session, alice)
+    session.commit()
+    assert laptop.get("/tokens").status_code == 302  # the old session stays void
+    laptop.login("alice")
+    assert laptop.get("/tokens").status_code == 200
+
+
+def test_a_deactivated_users_api_token_is_refused(client, session):
+    from forecasts.services.tokens import create_token
+    from forecasts.services.users import deactivate, reactivate
+    from tests.builders import make_question
+    from tests.web.conftest import around_now
+
+    alice = add_user(session, "alice")
+    make_question(session, slug="strike-open", **around_now())
+    _, plain = create_token(session, alice, "script")
+    session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/api/v1/me/forecasts", headers=headers).status_code == 200
+    deactivate(session, alice)
+    session.commit()
+    for response in (client.get("/api/v1/me/forecasts", headers=headers),
+                     client.post("/api/v1/questions/strike-open/forecasts", headers=headers,
+                                 json={"probability": 0.3})):
+        assert response.status_code == 401
+        assert response.get_json()["error"]["message"].endswith("the API token's account is deactivated")
+    reactivate(session, alice)
+    session.commit()
+    posted = client.post("/api/v1/questions/strike-open/forecasts", headers=headers,
+                         json={"probability": 0.3})
+    assert posted.status_code == 201, posted.get_json()
