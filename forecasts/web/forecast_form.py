@@ -14,6 +14,10 @@ from forecasts.models import Forecast, Question
 
 LOW, HIGH, STEP = Decimal("0.1"), Decimal("99.9"), Decimal("0.1")
 HUNDRED = Decimal(100)
+# Percentages rounded to one decimal rarely add up to exactly 100 (33.3 x 3 = 99.9):
+# a total this close is accepted and scaled to 100. Only the form's percentage entry
+# is this lenient; the API keeps the service's tolerance on probabilities.
+TOTAL_TOLERANCE = Decimal("0.15")
 # Where the service names a field, and which input of the form that is.
 _FIELD_OF = {"forecast.probability": "probability", "forecast.probabilities": "total",
              "rationale": "rationale"}
@@ -45,6 +49,8 @@ class ForecastForm:
     question: Question
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # True for a form as posted: only then has the server a total to show.
+    submitted: bool = False
 
     @property
     def option_fields(self) -> list[tuple[str, str]]:
@@ -58,7 +64,7 @@ class ForecastForm:
             name for name, _ in cls(question).option_fields]
         values = {name: str(form.get(name, ""))[:40] for name in names}
         values["rationale"] = str(form.get("rationale", ""))
-        return cls(question, values)
+        return cls(question, values, submitted=True)
 
     @classmethod
     def prefilled(cls, question: Question, latest: Forecast | None) -> ForecastForm:
@@ -83,6 +89,16 @@ class ForecastForm:
         except InvalidOperation:
             return None
 
+    @property
+    def tolerance(self) -> Decimal:
+        """How far from 100 the option percentages may add up (the page's script reads it)."""
+        return TOTAL_TOLERANCE
+
+    @property
+    def total_ok(self) -> bool:
+        """Whether the typed total is close enough to 100 to be accepted."""
+        return self.total is not None and abs(self.total - HUNDRED) <= TOTAL_TOLERANCE
+
     def payload(self) -> dict[str, Any]:
         """Keyword arguments for `submit_forecast`; InvalidInput naming the input otherwise."""
         rationale = self.values.get("rationale", "").strip() or None
@@ -92,10 +108,17 @@ class ForecastForm:
         percents = [parse_percent(self.values.get(name, ""), where=name)
                     for name, _ in self.option_fields]
         total = sum(percents, Decimal(0))
-        if total != HUNDRED:
+        if abs(total - HUNDRED) > TOTAL_TOLERANCE:
             raise InvalidInput(f"your percentages add up to {total}%; they must add up to "
-                               "exactly 100%", where="total")
-        return {"probabilities": [float(p / HUNDRED) for p in percents], "rationale": rationale}
+                               f"100% (within {TOTAL_TOLERANCE})", where="total")
+        for (name, label), p in zip(self.option_fields, percents):
+            # Scaling a total above 100 down can take a 0.1% below the lowest allowed.
+            if p * HUNDRED / total < LOW:
+                raise InvalidInput(f"{p}% for {label!r} would fall below {LOW}% when your "
+                                   f"total of {total}% is scaled to 100%; make the "
+                                   "percentages add up to exactly 100%", where=name)
+        # Divided by their own total, they sum to 1 up to float rounding.
+        return {"probabilities": [float(p / total) for p in percents], "rationale": rationale}
 
     def fail(self, error: ForecastsError) -> None:
         """Attach a rejected submission's error to the input it concerns."""

@@ -187,3 +187,88 @@ def test_inline_errors_and_phone_layout(phone, live_server, world):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the page scrolls sideways on a phone"
     assert page.problems == []
+
+
+def _accent_pixels(png: bytes) -> int:
+    """How many pixels of a screenshot are near the accent colour (#0b6e99)."""
+    from io import BytesIO
+
+    from PIL import Image
+    image = Image.open(BytesIO(png)).convert("RGB")
+    return sum(1 for r, g, b in image.getdata()
+               if abs(r - 0x0b) < 40 and abs(g - 0x6e) < 40 and abs(b - 0x99) < 40)
+
+
+def test_forecast_form_tab_order_total_and_slider(desktop, live_server, world, session):
+    from forecasts.services import questions
+    from tests.builders import mc_data
+    from tests.web.conftest import around_now
+    questions.create_question(session, mc_data(slug="three-way", options=["a", "b", "c"],
+                                               **around_now()))
+    session.commit()
+    page, shots = desktop
+    page.goto(live_server + "/login")
+    page.fill("#username", "alice")
+    page.fill("#password", "correct horse battery")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("text=Welcome")
+
+    # Tab from the top of the page reaches the forecast before bob's rationale link.
+    page.goto(live_server + "/questions/strike-open")
+    shots.take(page, "binary-form")
+    assert page.is_visible("blockquote.rationale a[href='/users/bob']")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached = None
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        where = page.evaluate("""() => { const e = document.activeElement;
+            return e.id === 'probability' ? 'form' : (e.closest('.rationale') ? 'rationale' : ''); }""")
+        if where:
+            reached = where
+            break
+    assert reached == "form", "a rationale comes before the forecast form in tab order"
+
+    # The slider shows no position (no thumb, no fill) until a value is entered.
+    slider = page.locator("input.slider")
+    assert "unset" in slider.get_attribute("class")
+    assert slider.get_attribute("aria-valuetext") == "not set"
+    assert _accent_pixels(slider.screenshot()) == 0
+    page.fill("#probability", "70")
+    assert "unset" not in slider.get_attribute("class")
+    assert slider.input_value() == "70" and slider.get_attribute("aria-valuetext") == "70%"
+    assert _accent_pixels(slider.screenshot()) > 20
+
+    # Multiple choice: the script reveals the total and keeps it current; 33.3 x 3 is taken.
+    page.goto(live_server + "/questions/three-way")
+    assert page.is_visible("#total-line")
+    for i in range(3):
+        page.fill(f"#option-{i}", "33.4")
+    assert page.inner_text("#total") == "100.2%"
+    assert "off" in page.get_attribute("#total-line", "class")
+    for i in range(3):
+        page.fill(f"#option-{i}", "33.3")
+    assert page.inner_text("#total") == "99.9%"
+    assert "ok" in page.get_attribute("#total-line", "class")
+    page.click("form.forecast-form button[type=submit]")
+    page.wait_for_selector("text=Your forecast is saved.")
+    assert "a 33.3% · b 33.3% · c 33.3%" in page.inner_text("#your-forecasts")
+    assert page.problems == []  # no CSP violation, no script error
+
+
+def test_forecast_form_without_javascript(browser, live_server, world):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server + "/login")
+        page.fill("#username", "alice")
+        page.fill("#password", "correct horse battery")
+        page.click("form.stack button[type=submit]")
+        page.goto(live_server + "/questions/partner-open")
+        assert not page.is_visible("#total-line") and page.locator("input.slider").count() == 0
+        for i, value in enumerate(["10", "20", "30", "30"]):
+            page.fill(f"#option-{i}", value)
+        page.click("form.forecast-form button[type=submit]")
+        page.wait_for_selector(".field-error")
+        assert page.is_visible("#total-line") and page.inner_text("#total") == "90%"
+    finally:
+        context.close()
