@@ -13,7 +13,7 @@ from forecasts.commands.common import (ACTOR, FORMATS, Context, emit, pass_ctx, 
 
 @click.group(cls=click.Group)
 def question() -> None:
-    """Create, import and list questions."""
+    """Create, import, list and review questions."""
 
 
 @question.command("create")
@@ -59,6 +59,50 @@ def question_list(ctx: Context, status: str | None, tag: str | None, fmt: str) -
                 "outcome": r.resolution.outcome if r.resolution else None,
                 "tags": r.question.tags, "title": r.question.title} for r in rows]
     emit(out, fmt, ["slug", "status", "kind", "close_at", "forecasters", "outcome", "title"])
+
+
+# --- review of proposals ------------------------------------------------------
+
+@question.command("review")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def question_review(ctx: Context, fmt: str) -> None:
+    """List the proposals waiting for review, oldest first."""
+    from forecasts.services import proposals
+
+    with ctx.database().session() as session:
+        out = [{"slug": p.question.slug, "proposed_by": p.proposer,
+                "proposed_at": timeutil.iso(p.question.created_at), "kind": p.question.kind,
+                "close_at": timeutil.iso(p.question.close_at), "title": p.question.title}
+               for p in proposals.waiting(session)]
+    emit(out, fmt, ["slug", "proposed_by", "proposed_at", "close_at", "title"])
+
+
+@question.command("approve")
+@click.argument("slug")
+@pass_ctx
+def question_approve(ctx: Context, slug: str) -> None:
+    """Publish a proposal."""
+    from forecasts.services import proposals
+
+    with ctx.database().transaction() as session:
+        question = proposals.get_draft(session, slug)
+        proposals.approve(session, question, actor=ACTOR, now=timeutil.now())
+    click.echo(f"published {slug}")
+
+
+@question.command("reject")
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why, in words the proposer will read.")
+@pass_ctx
+def question_reject(ctx: Context, slug: str, reason: str) -> None:
+    """Reject a proposal with a reason."""
+    from forecasts.services import proposals
+
+    with ctx.database().transaction() as session:
+        question = proposals.get_draft(session, slug)
+        proposals.reject(session, question, reason, actor=ACTOR, now=timeutil.now())
+    click.echo(f"rejected {slug}")
 
 
 # --- bundles ----------------------------------------------------------------
