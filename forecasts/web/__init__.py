@@ -7,9 +7,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the page blueprints, the error pages and the template filters."""
     from forecasts.web import auth, errors, format, leaderboard, questions, tokens, users
-    from forecasts.web import propose, question_edit, review
+    from forecasts.web import help, propose, question_edit, review
 
     for module in (questions, auth, leaderboard, users, tokens, errors, propose, review,
-                   question_edit):
+                   question_edit, help):
         app.register_blueprint(module.bp)
     format.init_app(app)
