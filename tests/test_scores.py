@@ -132,8 +132,14 @@ def test_calibration_outputs_and_plot(runner, tmp_path, reference):
     assert close(sum(b["weight"] for b in crowd["bins"]), 1.0)
     for ext in ("svg", "png"):
         path = tmp_path / f"cal.{ext}"
-        assert runner("calibration", "alice", "--plot", path).exit_code == 0
+        result = runner("calibration", "alice", "--plot", path)
+        assert result.exit_code == 0
         assert path.stat().st_size > 1000
+        assert f"wrote {path.resolve()}" in result.stdout.splitlines()  # says where it went
+    # With --format json the path goes to stderr, so stdout stays one JSON document.
+    result = runner("calibration", "alice", "--plot", "rel.svg", "--format", "json")
+    assert json.loads(result.stdout)["user"] == "alice"
+    assert f"wrote {tmp_path / 'rel.svg'}" in result.stderr
     bad = runner("calibration", "alice", "--plot", tmp_path / "cal.pdf")
     assert bad.exit_code != 0 and ".svg or .png" in bad.stderr
     assert runner("calibration", "nobody").exit_code != 0
@@ -197,3 +203,44 @@ def test_standing_is_the_users_leaderboard_row(runner, tmp_path, reference, data
         assert unranked  # dan forecasts only on unscored questions
         for user in unranked:
             assert board.standing(s, user, n_boot=300, seed=5) == (None, len(rows))
+
+
+def test_leaderboard_defaults_to_global_peer_with_the_configured_prior(runner, tmp_path,
+                                                                        reference, env):
+    from tests.conftest import Runner
+
+    load(runner, tmp_path, reference["bundles"][1]["bundle"])
+    rows = json_out(runner, "leaderboard", "--with-crowd")
+    assert rows == json_out(runner, "leaderboard", "--metric", "peer_global", "--with-crowd")
+    ranked = rows[:-1]
+    assert [r["peer_global"] for r in ranked] == sorted((r["peer_global"] for r in ranked),
+                                                        reverse=True)
+    for row in ranked:  # coverage sums below 30: the sum of peer over 30
+        assert close(row["peer_global"], row["peer_total"] / 30)
+    assert rows[-1] | {"questions": None} == {
+        "rank": None, "user": "crowd", "questions": None, "brier": rows[-1]["brier"],
+        "log": rows[-1]["log"], "peer": None, "peer_total": None, "peer_global": None,
+        "relative_brier": 0.0, "coverage": None, "interval": None}
+    # LEADERBOARD_PEER_PRIOR=0.5: the coverage sum (about 1.5) is now the larger.
+    small = json_out(Runner({**env, "LEADERBOARD_PEER_PRIOR": "0.5"}, tmp_path), "leaderboard")
+    for row in small:
+        assert close(row["peer_global"], row["peer_total"] / (2 * row["coverage"]))
+    bad = Runner({**env, "LEADERBOARD_PEER_PRIOR": "0"}, tmp_path)("leaderboard")
+    assert bad.exit_code != 0 and "LEADERBOARD_PEER_PRIOR" in bad.stderr
+    table = runner("leaderboard").stdout.splitlines()
+    assert table[0].split()[:9] == ["rank", "user", "questions", "brier", "log", "peer",
+                                    "peer_total", "peer_global", "relative_brier"]
+
+
+@pytest.mark.parametrize("value, ok", [("12.5", 12.5), ("30", 30.0), ("0", None),
+                                       ("-1", None), ("nan", None), ("inf", None),
+                                       ("thirty", None)])
+def test_peer_prior_setting(value, ok):
+    from forecasts import config
+    from forecasts.errors import ConfigError
+
+    if ok is None:
+        with pytest.raises(ConfigError, match="LEADERBOARD_PEER_PRIOR"):
+            config.load(environ={"LEADERBOARD_PEER_PRIOR": value})
+    else:
+        assert config.load(environ={"LEADERBOARD_PEER_PRIOR": value})["LEADERBOARD_PEER_PRIOR"] == ok
