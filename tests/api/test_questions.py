@@ -189,3 +189,112 @@ def test_annulled_question_has_no_scores(api, world):
     body = api.get("/api/v1/questions/strike-annulled/scores").body
     assert body == {"question": "strike-annulled", "outcome": "annulled", "users": {},
                     "crowd": None}
+
+
+# --- the default order, full-text search and the token user's own filters --------------
+
+def test_default_order_is_forecastable_first(api, world):
+    expected = ["tariff-bins", "partner-open", "strike-open", "strike-later", "strike-closed",
+                "strike-annulled", "strike-resolved"]  # annulled now, resolved 9 days ago
+    assert slugs(api.get("/api/v1/questions")) == expected
+    assert slugs(api.get("/api/v1/questions?sort=default")) == expected
+
+
+def test_drafts_are_never_listed(api, world, session):
+    from forecasts.models import DRAFT, REJECTED
+
+    for slug, state in (("strike-draft", DRAFT), ("strike-rejected", REJECTED)):
+        questions.create_question(session, question_data(slug=slug)).review_state = state
+    session.commit()
+    for query in ("", "?q=strike", "?status=open", "?sort=newest&limit=200"):
+        assert not {"strike-draft", "strike-rejected"} & set(slugs(api.get(f"/api/v1/questions{query}")))
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("q=strikes", ["strike-open", "strike-later", "strike-closed", "strike-annulled",
+                   "strike-resolved"]),  # in the slug and the description
+    ("q=closed+questions", ["strike-closed"]),
+    ("q=later+closed", []),
+    ("q=question&sort=closing", ["strike-resolved", "strike-closed", "strike-later"]),
+    ('q=%22(NEAR*%3A', []),
+    ("q=%22later%22+-question", ["strike-later"]),
+])
+def test_full_text_search(api, world, query, expected):
+    response = api.get(f"/api/v1/questions?{query}")
+    assert response.status_code == 200
+    if "sort" in query or len(expected) < 2:
+        assert slugs(response) == expected
+    else:
+        assert sorted(slugs(response)) == sorted(expected)
+
+
+@pytest.fixture
+def stale_alice(world, session):
+    """alice forecast tariff-bins long ago: her only open question, and a stale one."""
+    from datetime import timedelta
+
+    from forecasts import timeutil
+    from forecasts.models import Question, User
+    from forecasts.services.forecasts import submit_forecast
+    from forecasts.services.question_list import STALE_DAYS
+
+    question = session.query(Question).filter_by(slug="tariff-bins").one()
+    alice = session.get(User, world.user_ids["alice"])
+    question.open_at = timeutil.now() - timedelta(days=STALE_DAYS + 10)  # opened 30 days ago
+    submit_forecast(session, question, alice, probabilities=[0.2, 0.5, 0.3],
+                    at=timeutil.now() - timedelta(days=STALE_DAYS + 1))
+    session.commit()
+    return world
+
+
+@pytest.mark.parametrize("user, query, expected", [
+    ("alice", "mine=true", ["tariff-bins", "strike-resolved"]),
+    ("alice", "stale=1", ["tariff-bins"]),
+    ("alice", "unforecast", ["partner-open", "strike-open", "strike-later", "strike-closed",
+                             "strike-annulled"]),
+    ("bob", "mine=yes", ["partner-open", "strike-open", "strike-resolved"]),
+    ("bob", "stale=true", []),  # bob's forecasts are days old
+    ("bob", "mine=false&stale=false", ["tariff-bins", "partner-open", "strike-open",
+                                       "strike-later", "strike-closed", "strike-annulled",
+                                       "strike-resolved"]),
+    ("alice", "mine=true&q=tariff&limit=1", ["tariff-bins"]),
+])
+def test_own_forecast_filters(api, stale_alice, user, query, expected):
+    response = api.get(f"/api/v1/questions?{query}", token=stale_alice.tokens[user])
+    assert response.status_code == 200
+    assert slugs(response) == expected
+
+
+@pytest.mark.parametrize("query, token, status, where", [
+    ("mine=true", None, 401, "Authorization"),
+    ("stale=1", "not-a-token", 401, "Authorization"),
+    ("mine=true&unforecast=true", "alice", 422, "unforecast"),
+    ("mine=maybe", "alice", 422, "mine"),
+])
+def test_own_forecast_filters_need_a_token_and_one_choice(api, world, query, token, status,
+                                                          where):
+    token = world.tokens.get(token, token)
+    response = api.get(f"/api/v1/questions?{query}", token=token)
+    assert response.status_code == status
+    assert response.body["error"]["where"] == where
+
+
+def test_pages_of_the_default_order_are_stable_and_complete(api, session):
+    from datetime import timedelta
+
+    from forecasts import timeutil
+
+    now = timeutil.now()
+    for i in range(23):  # pairs closing at the same instant: only the id breaks the tie
+        questions.create_question(session, question_data(
+            slug=f"tie-{i:02d}", open_at=timeutil.iso(now - timedelta(days=1)),
+            close_at=timeutil.iso(now + timedelta(days=1 + i // 2))))
+    session.commit()
+    seen, cursor = [], None
+    while True:
+        body = api.get("/api/v1/questions?limit=4" + (f"&cursor={cursor}" if cursor else "")).body
+        seen += [item["slug"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"tie-{i:02d}" for i in range(23)]
