@@ -115,13 +115,13 @@ def test_filters_by_my_own_forecasts(web, forecasts_of_alice, show, expected):
 def test_each_row_shows_my_latest_forecast_beside_the_crowd(web, forecasts_of_alice):
     web.login("alice")
     page = web.get("/")
-    cards = dict(zip(slugs(page), page.text.split('<li class="question-card">')[1:]))
+    cards = dict(zip(slugs(page), page.text.split('<li class="question-card')[1:]))
     assert "63%" in cards["fresh"] and "20%" not in cards["fresh"]  # the latest one
     assert "you ·" in cards["fresh"] and "crowd · 1 forecaster" in cards["fresh"]
     assert "not forecast by you" in cards["untouched"] and "90%" in cards["untouched"]
     assert "None</span> · you" in cards["choice"] and "40%" in cards["choice"]
     web.login("bob")
-    cards = dict(zip(slugs(page := web.get("/")), page.text.split('<li class="question-card">')[1:]))
+    cards = dict(zip(slugs(page := web.get("/")), page.text.split('<li class="question-card')[1:]))
     assert "not forecast by you" in cards["fresh"]
 
 
