@@ -61,6 +61,7 @@ class CrowdChart:
     yticks: list[tuple[float, str]] = field(default_factory=list)
     marker: tuple[float, str] | None = None
     legend: list[tuple[float, float, Series]] = field(default_factory=list)
+    empty: str = "No forecasts yet"
 
 
 def _month_starts(start: datetime, end: datetime, step: int) -> list[datetime]:
@@ -129,12 +130,13 @@ def _steps(history: Sequence[tuple[datetime, Sequence[float], int]], index: int,
 def crowd_chart(options: Sequence[str], binary: bool,
                 history: Sequence[tuple[datetime, Sequence[float], int]],
                 start: datetime, end: datetime, *, settled_at: datetime | None = None,
-                outcome: str | None = None, compact: bool = False) -> CrowdChart:
+                outcome: str | None = None, compact: bool = False,
+                empty: str | None = None) -> CrowdChart:
     """Step lines of the crowd forecast from `start` to `end` (binary: the chance of yes);
-    `compact` is the narrow variant for phones."""
+    `compact` is the narrow variant for phones; `empty` what to say without a line."""
     labels = ["yes"] if binary else list(options)
     box, columns = _layout(binary, len(labels), compact)
-    chart = CrowdChart(box)
+    chart = CrowdChart(box, empty=empty or CrowdChart.empty)
     chart.yticks = [(box.y(v / 100), f"{v}%") for v in (0, 25, 50, 75, 100)]
     end = max(end, start + timedelta(hours=1))
     span = (end - start).total_seconds()
@@ -197,3 +199,80 @@ def calibration_chart(doc: dict[str, Any]) -> CalibrationChart:
         for b in bins]
     ticks = [(box.x(v / 100), box.y(v / 100), f"{v}%") for v in range(0, 101, 20)]
     return CalibrationChart(box, points, ticks, (box.x(0), box.y(0), box.x(1), box.y(1)))
+
+
+@dataclass
+class SeriesChart:
+    """Observations of a series as a step line with a dot each; `lines` are the rule's
+    threshold or bin edges (y, label); `marker` the close (x, label); `hit` the deciding one."""
+
+    box: Box
+    points: str = ""
+    dots: list[tuple[float, float, str]] = field(default_factory=list)
+    xticks: list[tuple[float, str, str]] = field(default_factory=list)
+    yticks: list[tuple[float, str]] = field(default_factory=list)
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    marker: tuple[float, str] | None = None
+    hit: tuple[float, float] | None = None
+
+
+def value_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten apart) covering [low, high]."""
+    if high <= low:
+        low, high = low - 1, high + 1
+    raw = (high - low) / max(most - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    count = math.ceil((high - first) / step - 1e-9) + 1
+    return [round(first + i * step, 12) for i in range(count)]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def series_chart(points: Sequence[tuple[datetime, float]], start: datetime, end: datetime, *,
+                 levels: Sequence[tuple[float, str]] = (), close_at: datetime | None = None,
+                 hit: tuple[datetime, float] | None = None) -> SeriesChart:
+    """Observations (time, value) from `start` to `end` held between changes, with
+    horizontal reference `levels` (value, label) and a dashed line at `close_at`."""
+    box = Box(720, 280, 60, 24, 16, 40)
+    chart = SeriesChart(box)
+    end = max(end, start + timedelta(hours=1))
+    span = (end - start).total_seconds()
+    values = [v for _, v in points] + [v for v, _ in levels]
+    lowest, highest = min(values, default=0.0), max(values, default=1.0)
+    pad = (highest - lowest) * 0.06  # keeps lines and dots off the frame
+    ticks = value_ticks(lowest - pad, highest + pad)
+    low, high = ticks[0], ticks[-1]
+
+    def fx(t: datetime) -> float:
+        return box.x(min(max((t - start).total_seconds() / span, 0.0), 1.0))
+
+    def fy(v: float) -> float:
+        return box.y((v - low) / (high - low))
+
+    chart.yticks = [(fy(v), _number(v)) for v in ticks]
+    for t, label in date_ticks(start, end):
+        x = fx(t)
+        anchor = "start" if x - box.left < 30 else "end" if box.x1 - x < 30 else "middle"
+        chart.xticks.append((x, label, anchor))
+    chart.lines = [(fy(v), label) for v, label in levels]
+    if close_at is not None and start <= close_at <= end:
+        chart.marker = (fx(close_at), "close")
+    steps: list[str] = []
+    previous: float | None = None
+    for at, value in points:
+        x, y = fx(at), fy(value)
+        if previous is not None:
+            steps.append(f"{x},{previous}")
+        steps.append(f"{x},{y}")
+        previous = y
+        chart.dots.append((x, y, f"{_number(value)} at {at.strftime('%Y-%m-%d %H:%M')} UTC"))
+    if previous is not None:
+        steps.append(f"{box.x(1.0)},{previous}")
+    chart.points = " ".join(steps)
+    if hit is not None:
+        chart.hit = (fx(hit[0]), fy(hit[1]))
+    return chart

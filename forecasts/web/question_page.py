@@ -2,18 +2,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forecasts import rules
-from forecasts.models import Question, User
-from forecasts.services import browse, crowd, resolution as resolutions, scores
+from forecasts import rules, timeutil
+from forecasts.models import Forecast, Question, Resolution, User
+from forecasts.rules.evaluation import number
+from forecasts.services import browse, crowd, evidence, resolution as resolutions, scores
 from forecasts.services.forecasts import user_forecasts
 from forecasts.services.questions import current_resolution, question_status
+from forecasts.web.charts import series_chart
 from forecasts.web.forecast_form import ForecastForm
 
 HISTORY_ROWS = 60
+# How a resolution came about, by its source, in words for the page.
+SETTLED_BY = {
+    "manual": "Resolved by an admin",
+    "rule": "Settled by its rule",
+    "import": "Imported",
+    "cascade": "Settled by a cascade from a question its rule reads",
+}
 
 
 def rule_in_words(question: Question) -> str:
@@ -30,13 +40,74 @@ def chart_window(question: Question, settled_at: datetime | None, now: datetime
     return question.open_at, max(end, question.open_at)
 
 
+def settled_by(source: str) -> str:
+    """'Settled by its rule', 'Resolved by an admin', ... for a resolution's source."""
+    return SETTLED_BY.get(source, f"Settled ({source})")
+
+
+def scored_history(session: Session, question: Question, resolution: Resolution | None
+                   ) -> tuple[list[tuple[datetime, list[float], int]], int]:
+    """The crowd history the page and its chart show, and the number of forecasts made
+    after the outcome was known: once resolved, only forecasts before the effective close
+    (the scored ones) count."""
+    history = crowd.crowd_history(session, question)
+    if resolution is None or resolution.annulled:
+        return history, 0
+    close = resolutions.effective_close(question, resolution)
+    late = session.scalar(select(func.count(Forecast.id)).where(
+        Forecast.question_id == question.id, Forecast.at >= close)) or 0
+    return [h for h in history if h[0] < close], late
+
+
+def _deciding_point(doc: Mapping[str, Any] | None) -> tuple[datetime, float] | None:
+    """The observation a rule decided on, from a decision's evidence."""
+    while doc and "then" in doc:
+        doc = doc["then"]
+    point = (doc or {}).get("observation")
+    if not point:
+        return None
+    return timeutil.parse(point["at"], where="evidence"), float(point["value"])
+
+
+def _link(source: str | None) -> str | None:
+    return source if source and source.lower().startswith(("http://", "https://")) else None
+
+
+def evidence_context(session: Session, question: Question, resolution: Resolution | None,
+                     now: datetime) -> dict[str, Any]:
+    """The rule's evidence: the series chart and table, and a decision not yet settled."""
+    pending = None if resolution is not None else evidence.pending_decision(session, question, now)
+    found = evidence.series_evidence(session, question, now)
+    out: dict[str, Any] = {"pending": pending and evidence.decision_words(question, pending),
+                           "evidence": found, "series_chart": None, "observation_rows": []}
+    if found is None or not found.observations:
+        return out
+    before = [o for o in found.observations if o.at < question.open_at]
+    shown = before[-1:] + [o for o in found.observations if o.at >= question.open_at]
+    end = max(min(now, question.close_at), shown[-1].at)
+    if found.edges is not None:
+        levels = [(edge, f"≥ {number(edge)}: {label}")
+                  for edge, label in zip(found.edges, question.options[1:])]
+    else:
+        levels = [(found.value, f"{found.op} {number(found.value)}")]
+    decided = pending.evidence if pending else (resolution.evidence if resolution else None)
+    out["series_chart"] = series_chart([(o.at, o.value) for o in shown], question.open_at, end,
+                                       levels=levels, close_at=question.close_at,
+                                       hit=_deciding_point(decided))
+    out["observation_rows"] = [(o.at, o.value, o.source, _link(o.source))
+                               for o in shown[::-1][:HISTORY_ROWS]]
+    out["observation_total"] = len(shown)
+    return out
+
+
 def question_context(session: Session, question: Question, user: User | None, now: datetime,
                      form: ForecastForm | None = None) -> dict[str, Any]:
     """Template variables of /questions/<slug>; `form` carries a rejected submission."""
     resolution = current_resolution(session, question)
     status = question_status(question, resolution, now)
-    current, forecasters = crowd.current_crowds(session, [question.id]).get(question.id, (None, 0))
-    history = crowd.crowd_history(session, question)
+    history, late = scored_history(session, question, resolution)
+    # The crowd shown is the last point of the history the chart draws, so they agree.
+    current, forecasters = (history[-1][1], history[-1][2]) if history else (None, 0)
     mine = user_forecasts(session, question, user) if user is not None else []
     if form is None:
         form = ForecastForm.prefilled(question, mine[-1] if mine else None)
@@ -50,5 +121,6 @@ def question_context(session: Session, question: Question, user: User | None, no
         "rationales": browse.question_rationales(session, question, exclude=user),
         "scores": doc, "my_scores": (doc or {}).get("users", {}).get(user.username) if user else None,
         "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
-        "audit": audit,
+        "audit": audit, "late_changes": late, "settled_by": settled_by,
+        **evidence_context(session, question, resolution, now),
     }

@@ -14,7 +14,7 @@ from forecasts.services.forecasts import JustSettled, submit_forecast
 from forecasts.services.resolution import effective_close
 from forecasts.web.charts import crowd_chart
 from forecasts.web.forecast_form import ForecastForm
-from forecasts.web.question_page import chart_window, question_context
+from forecasts.web.question_page import chart_window, question_context, scored_history
 
 bp = Blueprint("questions", __name__)
 
@@ -101,8 +101,9 @@ def crowd_svg(slug: str):
     label = None if resolution is None else (
         "annulled" if resolution.annulled else f"resolved: {resolution.outcome}")
     start, end = chart_window(question, settled_at, timeutil.now())
-    chart = crowd_chart(question.options, question.kind == "binary",
-                        crowd.crowd_history(session, question), start, end,
+    history, late = scored_history(session, question, resolution)
+    chart = crowd_chart(question.options, question.kind == "binary", history, start, end,
+                        empty="No forecasts before the outcome was known" if late else None,
                         settled_at=settled_at, outcome=label,
                         compact=request.args.get("size") == "small")
     svg = render_template("questions/crowd.svg", chart=chart, question=question)
