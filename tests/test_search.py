@@ -153,3 +153,21 @@ def test_search_combines_with_filters_and_drafts_stay_hidden(session, texts):
     rows = list_questions(session, now=timeutil.now(), search="tariff", sort="newest",
                           status="open", limit=2)
     assert len(rows) == 2 and {r.question.slug for r in rows} <= set(TEXTS)
+
+
+def test_the_migration_back_fills_existing_questions(database):
+    from alembic import command
+
+    from forecasts import migrate
+
+    with database.session(write=True) as session:
+        make_question(session, slug="before-search", title="Ceasefires along the border?")
+        session.commit()
+    config = migrate.alembic_config(database)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    migrate.upgrade(database)
+    assert migrate.is_current(database)
+    with database.session() as session:
+        assert search(session, "ceasefire borders") == ["before-search"]
