@@ -9,6 +9,8 @@ style, so it works under the strict CSP.
 from __future__ import annotations
 
 from functools import lru_cache
+from html import escape
+from html.parser import HTMLParser
 
 import nh3
 from markdown_it import MarkdownIt
@@ -45,9 +47,39 @@ def to_html(text: str | None) -> str:
                 # No images (they would load from anywhere): their alt text stays.
                 child.type, child.tag, child.children, child.attrs = "text", "", None, {}
     html = md.renderer.render(tokens, md.options, {})
-    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel=LINK_REL, url_relative="deny", strip_comments=True,
-                     clean_content_tags={"script", "style"})
+    clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+                      link_rel=LINK_REL, url_relative="deny", strip_comments=True,
+                      clean_content_tags={"script", "style"})
+    return _Requote.serialise(clean)
+
+
+class _Requote(HTMLParser):
+    """Re-serialise sanitised HTML with quotes escaped in text too, as the rest of the page
+    escapes them: nh3 leaves a text's `"` bare, which is harmless in a text node but looks
+    like an attribute break to anyone (or any checker) reading the page source."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    @classmethod
+    def serialise(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return "".join(parser.out)
+
+    def handle_starttag(self, tag, attrs):
+        self.out.append(f"<{tag}" + "".join(f' {k}="{escape(v or "")}"' for k, v in attrs) + ">")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        self.out.append(escape(data))
 
 
 def render(text: str | None) -> Markup:

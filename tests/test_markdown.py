@@ -104,3 +104,8 @@ def test_images_become_their_alt_text():
 
 def test_empty():
     assert to_html("") == "" and to_html(None) == ""
+
+
+def test_quotes_in_text_are_escaped_like_the_rest_of_the_page():
+    html = to_html('Say "hi" " onmouseover="alert(1)')
+    assert html == "<p>Say &quot;hi&quot; &quot; onmouseover=&quot;alert(1)</p>\n"
