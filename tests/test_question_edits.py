@@ -80,3 +80,16 @@ def test_options_of_a_question_other_rules_read_are_kept(session):
     with pytest.raises(Conflict):
         question_edits.edit_question(session, q, {"options": ["Canada", "Mexico"]}, actor="r", now=NOW)
     assert question_edits.edit_question(session, q, {"title": "Partner?"}, actor="r", now=NOW)
+
+
+def test_search_finds_a_question_by_its_edited_title(session):
+    from forecasts.services import question_list
+
+    q = make_question(session, open_at="2026-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
+    session.commit()
+    assert question_list.list_questions(session, now=NOW, search="embargoes") == []
+    question_edits.edit_question(session, q, {"title": "Will an embargo start before 2027?"},
+                                 actor="root", now=NOW)
+    session.commit()
+    assert [r.question.slug for r in question_list.list_questions(session, now=NOW, search="embargoes")] \
+        == [q.slug]

@@ -46,8 +46,10 @@ def save(slug: str):
     session, now = get_session(), timeutil.now()
     question = get_question(session, slug, viewer=current_user.user)
     editable = question_edits.editable_fields(session, question)
-    data, errors = question_form.to_data(request.form, admin=True, fields=editable)
-    values = {**question_form.to_form(definition(question)), **request.form}
+    current = definition(question)
+    data, errors = question_form.to_data(request.form, admin=True, fields=editable,
+                                         current=current)
+    values = {**question_form.to_form(current), **request.form}
     if errors:
         return _page(question, values, errors, 422)
     try:

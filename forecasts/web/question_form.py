@@ -30,12 +30,14 @@ def rule_types(admin: bool) -> tuple[tuple[str, str], ...]:
     return RULE_TYPES + ((JSON_RULE,) if admin else ())
 
 
-def to_data(form: Mapping[str, str], *, admin: bool,
-            fields: tuple[str, ...] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def to_data(form: Mapping[str, str], *, admin: bool, fields: tuple[str, ...] | None = None,
+            current: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The definition the form describes, and the errors found in reading it (per field).
 
     `fields` limits the definition to these fields (an edit of a question with forecasts
-    sends only its wording); the slug is left out when empty, to be derived."""
+    sends only its wording); the slug is left out when empty, to be derived. `current` is
+    the definition being edited: a time sent back as shown keeps its exact stored value
+    (the input shows no fractions of a second)."""
     errors: dict[str, str] = {}
 
     def text(name: str) -> str:
@@ -55,6 +57,8 @@ def to_data(form: Mapping[str, str], *, admin: bool,
     for name in ("open_at", "close_at"):
         if not text(name):
             errors[name] = "is required"
+        elif current is not None and text(name) == _local(current.get(name)):
+            data[name] = current[name]
         else:
             data[name] = text(name)
     data["rule"] = _rule(form, text, admin, errors)
@@ -128,8 +132,7 @@ def to_form(doc: Mapping[str, Any]) -> dict[str, str]:
         values.update(rule_type="deadline", deadline_default=rule.get("default", "no"))
     elif kind == "threshold":
         values.update(rule_type="threshold", series=rule.get("series", ""), op=rule.get("op", ">="),
-                      value=f"{rule.get('value'):g}" if isinstance(rule.get("value"), (int, float))
-                      else "", when=rule.get("when", "any"))
+                      value=str(rule.get("value", "")), when=rule.get("when", "any"))
     if values.get("rule_type") is None or kind not in ("manual", "deadline", "threshold"):
         values.update(rule_type="json")
     values["rule_json"] = json.dumps(rule, indent=1)

@@ -218,3 +218,36 @@ def test_question_page_renders_markdown_safely(web, world, session):
 
 def test_waiting_count_ignores_other_states(session, world):
     assert proposals.waiting_count(session) == 0
+
+
+def test_an_unchanged_form_is_no_edit(web, world, session, database):
+    """The form shows every field of a question as stored, so sending it back changes
+    nothing: a deadline default naming an option, a threshold value, times to the
+    microsecond."""
+    from forecasts.services import questions as question_service
+    from tests.builders import mc_data
+    from tests.web.conftest import around_now
+
+    question_service.create_question(session, mc_data(
+        slug="mc-deadline", rule={"type": "deadline", "default": "EU member"},
+        **around_now(close_at="2099-01-01T10:20:30.123456Z")))
+    question_service.create_question(session, {**around_now(), "slug": "threshold-q", "title": "T?",
+        "rule": {"type": "threshold", "series": "s", "op": "<", "value": 0.123456789, "when": "close"}})
+    session.commit()
+    web.login("root")
+    for slug in ("mc-deadline", "threshold-q"):
+        page = web.get(f"/questions/{slug}/edit").text
+        values = dict(re.findall(r'name="([a-z_]+)"[^>]*?value="([^"]*)"', page))
+        values.update(re.findall(r'name="([a-z_]+)"[^>]*>([^<]*)</textarea>', page))
+        for name, option in re.findall(r'<select id="([a-z_]+)".*?<option value="([^"]*)" selected', page, re.S):
+            values[name] = option
+        values.pop("csrf_token", None)
+        if not re.search(r'name="ordered"[^>]*checked', page):
+            values.pop("ordered", None)  # an unchecked box sends nothing
+        values = {k: v.replace("&gt;", ">").replace("&lt;", "<").replace("&#34;", '"').replace("&quot;", '"')
+                  for k, v in values.items()}
+        response = web.post(f"/questions/{slug}/edit", values, form_page=f"/questions/{slug}/edit")
+        assert response.status_code == 303, response.text[:2000]
+        assert "Nothing changed." in web.get(f"/questions/{slug}").text, slug
+    with database.session() as s:
+        assert s.scalars(select(QuestionRevision)).all() == []
