@@ -47,12 +47,18 @@
     });
   }
 
+  // An error in a field not yet filled in is named here rather than beside the field.
+  function pendingText(errors) {
+    var names = Object.keys(errors || {}).filter(function (n) { return !touched[n]; });
+    if (!names.length) return "Fix the fields marked above to see the rule in words.";
+    var label = form.querySelector("label[for='" + names[0] + "']");
+    var what = label ? label.firstChild.textContent.trim() : names[0];
+    return "To see the rule in words, complete the form: " + what + " " + errors[names[0]] + ".";
+  }
+
   function showPreview(doc) {
     var text = document.getElementById("rule-text");
-    if (text) {
-      text.textContent = doc.ok ? doc.rule_text
-        : "Fix the fields marked above to see the rule in words.";
-    }
+    if (text) text.textContent = doc.ok ? doc.rule_text : pendingText(doc.errors);
     var slug = document.getElementById("slug-hint");
     if (slug && doc.slug && form.elements.slug && !form.elements.slug.value) {
       slug.textContent = "3\u201380 of a\u2013z, 0\u20139 and \u201c-\u201d; left empty, it is made from the title: " + doc.slug + ".";

@@ -9,9 +9,9 @@ from typing import Any, Mapping
 
 from forecasts import timeutil
 from forecasts.errors import ForecastsError
-from forecasts.rules.validation import OPERATORS, WHEN
+from forecasts.rules.validation import OPERATORS
+from forecasts.services.question_edits import WORDING
 
-KINDS = (("binary", "Yes / no"), ("multiple_choice", "Multiple choice"))
 RULE_TYPES = (("manual", "An admin resolves it"), ("deadline", "Resolves by default at close"),
               ("threshold", "A recorded series crosses a threshold"))
 JSON_RULE = ("json", "Any rule, as JSON (admins)")
@@ -21,7 +21,6 @@ FIELD_NAMES = ("slug", "title", "description", "kind", "options", "ordered", "ta
 # Where a rule error points, by the rule field it names.
 RULE_FIELDS = {"series": "series", "op": "op", "value": "value", "when": "when",
                "default": "deadline_default", "type": "rule_type"}
-WORDING = ("title", "description", "tags")
 _WHERE = re.compile(r"^question(?: \([^)]*\))?\.?")
 
 
@@ -146,4 +145,3 @@ def blank(now: datetime) -> dict[str, str]:
 
 
 OPS = OPERATORS
-WHENS = WHEN
