@@ -106,3 +106,19 @@ def test_racing_forecasts_and_schedulers_settle_once(db_url, database, due):
                                 .group_by(Resolution.question_id)).all())
         assert sorted(counts.values()) == [1, 1]  # due and later, once each
         assert s.scalar(select(func.count()).select_from(Forecast)) == 0
+
+
+def test_proposals_are_not_settled_until_published(database, due, session):
+    from forecasts.models import DRAFT, PUBLISHED, Question
+
+    row = session.scalars(select(Question).where(Question.slug == "due")).one()
+    row.review_state = DRAFT
+    session.commit()
+    with database.transaction() as s:
+        with pytest.raises(Conflict, match="draft proposal"):
+            draft = s.scalars(select(Question).where(Question.slug == "due")).one()
+            submit_forecast(s, draft, get_user(s, "user0"), probability=0.5)
+    assert scheduler.run_once(database).lines == []
+    row.review_state = PUBLISHED
+    session.commit()
+    assert [line.split()[1] for line in scheduler.run_once(database).lines] == ["due", "later"]
