@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from forecasts.models import ANNULLED, Observation, Question
 from forecasts.rules import Decision
 from forecasts.services.observations import series_observations
-from forecasts.services.resolve_due import plan, related
-from forecasts.services.rule_inputs import load_world
+from forecasts.services.resolve_due import due_now
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,7 @@ def series_evidence(session: Session, question: Question, now: datetime) -> Seri
 def pending_decision(session: Session, question: Question, now: datetime) -> Decision | None:
     """What the rule of an unsettled question has decided as of `now` though no pass of the
     scheduler has settled it yet (None if it cannot decide, or for manual rules)."""
-    if question.rule["type"] == "manual":
-        return None
-    only = related(load_world(session).graph, question.slug)
-    due = next((d for d in plan(session, now, only=only).settle
-                if d.question.slug == question.slug), None)
+    due = due_now(session, question, now)
     return None if due is None else due.decision
 
 

@@ -27,7 +27,7 @@ from forecasts import timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import PUBLISHED, Question, Resolution
 from forecasts.rules import Decision, Facts, QuestionFacts, Settled, Undecided, decide
-from forecasts.rules import dependency_order, dependents
+from forecasts.rules import dependency_order, dependents, references
 from forecasts.services import scores
 from forecasts.services.resolution import settle
 from forecasts.services.rule_inputs import (effective_known, load_points, load_world,
@@ -139,6 +139,22 @@ def _due(result: Plan, slug: str) -> Due | None:
     return next((d for d in result.settle if d.question.slug == slug), None)
 
 
+def due_now(session: Session, question: Question, now: datetime) -> Due | None:
+    """What the rule of `question` decides as of `now` if it can (and the question is
+    unsettled), as resolve-due would; None otherwise. Reads only."""
+    rule = question.rule
+    if rule["type"] == "manual":
+        return None
+    if not references(rule):
+        # The common case, cheaply: a rule reading no other question decides from its own
+        # series alone, and while it cannot decide nothing related can change either.
+        facts = Facts(now, load_points(session, series_of(rule), now))
+        if isinstance(decide(rule, question, facts), Undecided):
+            return None
+    world = load_world(session)
+    return _due(plan(session, now, only=related(world.graph, question.slug)), question.slug)
+
+
 def settle_if_due(session: Session, question: Question, *, now: datetime, actor: str,
                   recorded_at: datetime) -> Due | None:
     """Settle `question` (and what its rule reads or is read by) if its rule can decide as
@@ -146,11 +162,9 @@ def settle_if_due(session: Session, question: Question, *, now: datetime, actor:
 
     The common case (cannot decide) only reads; rows are locked only to settle.
     """
-    if question.rule["type"] == "manual":
+    if due_now(session, question, now) is None:
         return None
     only = related(load_world(session).graph, question.slug)
-    if _due(plan(session, now, only=only), question.slug) is None:
-        return None
     # Re-planned under the row locks: a concurrent run may have settled it meanwhile.
     return _due(resolve_due(session, now=now, actor=actor, recorded_at=recorded_at, only=only),
                 question.slug)
