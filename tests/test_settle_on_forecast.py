@@ -122,3 +122,27 @@ def test_proposals_are_not_settled_until_published(database, due, session):
     row.review_state = PUBLISHED
     session.commit()
     assert [line.split()[1] for line in scheduler.run_once(database).lines] == ["due", "later"]
+
+
+@pytest.mark.parametrize("as_of", ["2025-02-01", "2025-04-01", "2025-06-15", "2025-07-20",
+                                   "2025-10-01", "2026-07-01"])
+def test_due_now_agrees_with_a_full_resolve_due_plan(runner, tmp_path, database, as_of):
+    """The one-question check (with its cheap path for rules reading no other question)
+    against the whole-database plan, over every rule type and several moments."""
+    from forecasts.models import Question
+    from forecasts.services.resolve_due import due_now, plan
+    from tests.test_resolve_due import load
+
+    load(runner, tmp_path)
+    now = timeutil.parse(as_of, where="now")
+    with database.session() as s:
+        full = {d.question.slug: d.decision for d in plan(s, now).settle}
+        single = {}
+        for question in s.scalars(select(Question)):
+            due = due_now(s, question, now)
+            if due is not None:
+                single[question.slug] = due.decision
+    assert single.keys() == full.keys()
+    for slug, decision in full.items():
+        assert (single[slug].outcome, single[slug].known_at) == (decision.outcome,
+                                                                  decision.known_at), slug
