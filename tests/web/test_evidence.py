@@ -3,6 +3,7 @@ inline SVG chart and a table, with the threshold or bin edges), a decision its r
 made that is not settled yet, and says in words how a question was settled."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -98,7 +99,8 @@ def test_a_rule_reading_no_series_shows_no_evidence_but_a_pending_deadline(web, 
     now = timeutil.now()
     questions.create_question(session, question_data(
         slug="deadline-due", rule={"type": "deadline", "default": "no"},
-        open_at=timeutil.iso(now - timedelta(days=9)), close_at=timeutil.iso(now - timedelta(days=1))))
+        open_at=timeutil.iso(now - timedelta(days=9)),
+        close_at=timeutil.iso(now - timedelta(days=1))))
     session.commit()
     text = web.get("/questions/deadline-due").text
     assert "evidence-h" not in text
@@ -137,7 +139,7 @@ def test_value_ticks_are_round_evenly_spaced_and_cover_the_range(low, high):
     steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
     assert len(steps) == 1
     step = steps.pop()
-    mantissa = step / 10 ** __import__("math").floor(__import__("math").log10(step))
+    mantissa = step / 10 ** math.floor(math.log10(step))
     assert round(mantissa, 6) in (1, 2, 5)
 
 
