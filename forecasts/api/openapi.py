@@ -19,7 +19,8 @@ ERRORS = {
     "401": "No bearer token, or one that is malformed, unknown or revoked.",
     "403": "The token's user may not do this.",
     "404": "No such question (or no such endpoint).",
-    "409": "The question's state forbids it: not open yet, closed, resolved or annulled; "
+    "409": "The question's state forbids it: not open yet, closed, resolved or annulled, "
+           "or its rule can already decide (the question is then settled by this request); "
            "scores of an unsettled question.",
     "413": "The body is larger than 256 KiB.",
     "422": "A value is wrong: out of bounds, wrong vector length, not summing to 1, "
