@@ -58,6 +58,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
     # Set by `forecasts user deactivate`: no login, no tokens; the forecasts stay scored.
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # Consecutive failed logins and the lockout they earned (see forecasts/web/login.py).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcMicros)
 
     @property
     def is_admin(self) -> bool:
@@ -301,3 +304,41 @@ class CrowdScore(Base):
     brier: Mapped[float] = mapped_column(Float(53))
     log: Mapped[float] = mapped_column(Float(53))
     rps: Mapped[float | None] = mapped_column(Float(53))
+
+
+class QuestionStats(Base):
+    """Figures the question list and page show, maintained on every write to the
+    question's forecasts (in the same transaction) instead of recomputed per view."""
+
+    __tablename__ = "question_stats"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
+    forecasters: Mapped[int] = mapped_column(Integer, default=0)
+    forecasts: Mapped[int] = mapped_column(Integer, default=0)
+    last_forecast_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # The current crowd forecast, one probability per option; NULL with no forecaster.
+    crowd_json: Mapped[str | None] = mapped_column(Text)
+    # Bumped on every change: caches of the question's page and chart key on it.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Counter(Base):
+    """Named counters, e.g. "scores": bumped by every transaction that changes scores,
+    so that every process can tell whether its cached leaderboards are current."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LeaderboardSnapshot(Base):
+    """A leaderboard computed when scores changed (`key` names metric and filters),
+    valid while `score_version` equals the "scores" counter."""
+
+    __tablename__ = "leaderboard_snapshots"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    score_version: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str] = mapped_column(Text)
