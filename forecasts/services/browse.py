@@ -7,12 +7,15 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from forecasts.models import Forecast, Question, QuestionTag, Resolution, User
+from forecasts.models import PUBLISHED, Forecast, Question, QuestionTag, Resolution, User
 
 
 def tags_in_use(session: Session) -> list[str]:
-    """Every tag of some question, alphabetically."""
-    return list(session.scalars(select(QuestionTag.tag).distinct().order_by(QuestionTag.tag)))
+    """Every tag of some published question, alphabetically (a draft's tags stay private)."""
+    return list(session.scalars(
+        select(QuestionTag.tag).distinct()
+        .join(Question, Question.id == QuestionTag.question_id)
+        .where(Question.review_state == PUBLISHED).order_by(QuestionTag.tag)))
 
 
 def question_rationales(session: Session, question: Question, *, exclude: User | None = None,
@@ -63,13 +66,3 @@ def user_activity(session: Session, user: User) -> tuple[int, int, datetime | No
         select(func.count(Forecast.id), func.count(func.distinct(Forecast.question_id)),
                func.min(Forecast.at)).where(Forecast.user_id == user.id)).one()
     return int(n), int(questions), first
-
-
-def user_directory(session: Session) -> list[tuple[User, int]]:
-    """Every user with the number of their forecasts, by username."""
-    counts = (select(Forecast.user_id, func.count(Forecast.id).label("n"))
-              .group_by(Forecast.user_id).subquery())
-    rows = session.execute(select(User, func.coalesce(counts.c.n, 0))
-                           .outerjoin(counts, counts.c.user_id == User.id)
-                           .order_by(func.lower(User.username))).all()
-    return [(user, int(n)) for user, n in rows]

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from forecasts.models import Forecast
 from forecasts.services import questions
+from forecasts.services.forecasts import submit_forecast
 from tests.builders import question_data
 from tests.web.conftest import around_now
 
@@ -73,7 +74,7 @@ def test_question_page_shows_everything_before_resolution(web, world):
     assert page.status_code == 200
     text = page.text
     for needed in ("Will a strike happen before 2027?", "Resolves yes if it happens.",
-                   "How it resolves", "Opens", "Closes", "25.0%", "Bob&#39;s reasoning",
+                   "How it resolves", "Opens", "Closes", "25.0%", "Bob&#x27;s reasoning",
                    "/questions/strike-open/crowd.svg", "Crowd forecast as a table",
                    "Log in to forecast"):
         assert needed in text, needed
@@ -258,3 +259,29 @@ def test_a_forecast_is_saved_while_the_rule_cannot_decide(web, world, database, 
                         form_page="/questions/tariff-due")
     assert response.status_code == 303
     assert n_forecasts(database) == before + 1
+
+
+def test_rationales_render_markdown_and_stay_inert(web, world, session):
+    from forecasts.services.users import find_user
+
+    question = questions.get_question(session, "strike-open")
+    submit_forecast(session, question, find_user(session, "bob"), probability=0.4,
+                    rationale="**Base rates** <script>alert(1)</script> [x](javascript:alert(2))")
+    session.commit()
+    body = web.get("/questions/strike-open").get_data(as_text=True)
+    assert "<strong>Base rates</strong>" in body
+    assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body
+    assert 'href="javascript:' not in body
+
+
+def test_tag_filter_lists_no_tag_used_only_by_a_draft(web, world, session):
+    from forecasts.models import DRAFT
+
+    draft = questions.create_question(session, question_data(
+        slug="secret-draft", tags=["private-topic"], **around_now()))
+    draft.review_state = DRAFT
+    session.commit()
+    assert "private-topic" not in web.get("/").get_data(as_text=True)
+    draft.review_state = "published"
+    session.commit()
+    assert "private-topic" in web.get("/").get_data(as_text=True)
