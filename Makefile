@@ -34,6 +34,7 @@ browser:
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_db.py
 
 clean:

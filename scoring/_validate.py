@@ -64,25 +64,33 @@ def float_array(name, x, ndim=1, *, finite=True):
     a = _array(name, x, ndim)
     if a.dtype.kind not in "fiub" or a.dtype.kind == "b" and a.size:
         raise ValueError(f"{name}: expected numbers, got dtype {a.dtype}")
+    # No copy when x is already float64 and C-contiguous (the usual case).
     a = np.ascontiguousarray(a, dtype=np.float64)
-    if finite:
-        bad = ~np.isfinite(a)
-        if bad.any():
-            fail_at(name, bad, a, "must be finite")
+    # NaN propagates through min and max and inf is their extreme, so one
+    # min/max pair checks every element; the mask is built only to report.
+    if finite and a.size and not np.isfinite(a.min() + a.max()):
+        fail_at(name, ~np.isfinite(a), a, "must be finite")
     return a
 
 
 def probabilities(name, x, ndim=1):
     """``x`` as float64 probabilities, each finite and in (0, 1]."""
     a = float_array(name, x, ndim, finite=False)
-    bad = ~((a > 0.0) & (a <= 1.0))  # NaN fails both comparisons
-    if bad.any():
-        fail_at(name, bad, a, "probabilities must be finite and in (0, 1]")
+    # One min/max pair: a NaN makes both NaN, which fails the comparisons.
+    if a.size and not (a.min() > 0.0 and a.max() <= 1.0):
+        fail_at(name, ~((a > 0.0) & (a <= 1.0)), a,
+                "probabilities must be finite and in (0, 1]")
     return a
 
 
 def in_range(name, a, low, high, why=None):
     """Check ``low <= a < high`` elementwise (``high`` may be an array)."""
+    if not a.size:
+        return
+    if np.ndim(high) == 0 and a.dtype.kind in "iu":
+        # Integers: the extremes decide, with no temporary arrays.
+        if a.min() >= low and a.max() < high:
+            return
     bad = (a < low) | (a >= high)
     if bad.any():
         fail_at(name, bad, a, why or f"must be in [{low}, {high})")
@@ -106,6 +114,23 @@ def row_sums(name, probs, offsets, tol=1e-6):
             f"{name}: the probabilities of row {row} (positions "
             f"{offsets[row]}..{offsets[row + 1] - 1}) sum to {sums[row]!r}, not 1"
         )
+
+
+def rect_row_sums(name, probs, tol=1e-6):
+    """Check that every row of an (n, K) array sums to 1 within ``tol``; returns the sums."""
+    n, k = probs.shape
+    # Column by column (K short passes) beats reduceat or sum(axis=1) over short rows.
+    sums = probs[:, 0].copy()
+    for j in range(1, k):
+        sums += probs[:, j]
+    # |s - 1| is largest at the smallest or the largest sum.
+    if n and max(abs(sums.min() - 1.0), abs(sums.max() - 1.0)) > tol:
+        row = int(np.flatnonzero(np.abs(sums - 1.0) > tol)[0])
+        raise ValueError(
+            f"{name}: the probabilities of row {row} (positions "
+            f"{row * k}..{row * k + k - 1}) sum to {sums[row]!r}, not 1"
+        )
+    return sums
 
 
 def positive_int(name, x, minimum=1):

@@ -20,9 +20,8 @@ def _rows(probs, outcome):
     o = v.int_array("outcome", outcome)
     v.same_length("outcome", o, n, "the rows of probs")
     v.in_range("outcome", o, 0, k, f"must be an option index in [0, {k})")
-    offsets = np.arange(n + 1, dtype=np.int64) * k
-    v.row_sums("probs", p.ravel(), offsets)
-    return p.ravel(), offsets[:-1], [n] * k, o
+    v.rect_row_sums("probs", p)
+    return p.ravel(), np.arange(n, dtype=np.int64) * k, [n] * k, o
 
 
 def brier_score(probs, outcome):
@@ -39,7 +38,8 @@ def brier_score(probs, outcome):
 def log_score(probs, outcome):
     """Logarithmic score of each forecast: -ln p_o (natural log; SPEC section 5)."""
     flat, start, slots, o = _rows(probs, outcome)
-    return slot_rules(flat, start, slots, o, np.zeros(o.size, bool))[1]
+    # The log term of slot_rules alone: the other rules would triple the cost.
+    return -np.log(flat[start + o])
 
 
 def rps_score(probs, outcome):
