@@ -49,19 +49,18 @@ def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
             force: bool = False, now: datetime | None = None) -> Outcome:
     """Resolve (or with `force`, correct) a question, cascade, and rescore."""
-    now = now or timeutil.now()
+    # `now` defaults inside, once the question is locked (see resolution.resolve).
     made = resolutions.resolve(session, question, outcome, known_at=known_at, note=note,
                                actor=actor, force=force, now=now, rescore=False)
-    return _finish(session, question, made, actor=actor, now=now)
+    return _finish(session, question, made, actor=actor, now=made.created_at)
 
 
 def annul(session: Session, question: Question, reason: object, *, actor: str,
           force: bool = False, now: datetime | None = None) -> Outcome:
     """Annul (or with `force`, re-annul a settled) question, cascade, and rescore."""
-    now = now or timeutil.now()
     made = resolutions.annul(session, question, reason, actor=actor, force=force, now=now,
                              rescore=False)
-    return _finish(session, question, made, actor=actor, now=now)
+    return _finish(session, question, made, actor=actor, now=made.created_at)
 
 
 def _finish(session: Session, question: Question, made: Resolution, *, actor: str,

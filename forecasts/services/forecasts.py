@@ -118,23 +118,31 @@ def submit_forecast(session: Session, question: Question, user: User, *,
 
     A question whose rule can already decide takes no forecast (it would never be
     scored): it is settled instead and JustSettled is raised.
+
+    The forecast and any resolution of the question serialise on the question's row
+    lock (SQLite: the write transaction's BEGIN IMMEDIATE), and `at` is read only once
+    the lock is held: a resolution committed first is seen below and refuses the
+    forecast; one that waits for this transaction reads its known_at after our commit,
+    so later than `at`. No forecast is stored at or after an effective close.
     """
     p, ps = check_payload(question.kind, len(question.options), probability, probabilities)
     note = check_rationale(rationale)
-    actual = timeutil.now()
-    at = at or actual
     if question.review_state != PUBLISHED:
         raise Conflict(f"question {question.slug!r} is a {question.review_state} proposal, "
                        "not a published question; it takes no forecasts", where="question")
-    if at >= question.open_at:
-        due = settle_if_due(session, question, now=min(at, actual), actor="rule",
-                            recorded_at=actual)
+    # The rule is checked before our own lock: settling locks the related rows in id
+    # order, and holding this row first could deadlock against a concurrent resolve-due.
+    checked = timeutil.now()
+    if (at or checked) >= question.open_at:
+        due = settle_if_due(session, question, now=min(at or checked, checked), actor="rule",
+                            recorded_at=checked)
         if due is not None:
             raise JustSettled(f"question {question.slug!r} was just "
                               f"{_settled_words(question, due.decision.outcome)} by its rule "
                               f"({due.decision.reason}); it takes no more forecasts",
                               where="question")
-    lock_question(session, question, write=False)
+    lock_question(session, question)
+    at = at or timeutil.now()
     resolution = current_resolution(session, question)
     if resolution is not None:
         state = "annulled" if resolution.annulled else "resolved"

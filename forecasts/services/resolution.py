@@ -78,9 +78,14 @@ def settle(session: Session, question: Question, outcome: str, *, known_at: date
 def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
             force: bool = False, now: datetime | None = None, rescore: bool = True) -> Resolution:
-    """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier."""
-    now = now or timeutil.now()
+    """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier.
+
+    `now` (default: the time once the question's row lock is held, so that a forecast
+    committed before us is earlier than a known_at of now) is when it is recorded.
+    """
     label = parse_outcome(question.options, outcome, slug=question.slug)
+    lock_question(session, question)
+    now = now or timeutil.now()
     if known_at is None:
         known_at = now if now < question.close_at else None
     else:
@@ -99,6 +104,7 @@ def annul(session: Session, question: Question, reason: object, *, actor: str,
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required to annul a question", where="reason")
     check_storable(reason, where="reason")
+    lock_question(session, question)
     return settle(session, question, ANNULLED, known_at=None, note=reason.strip(), actor=actor,
                   source="manual", force=force, now=now or timeutil.now(), rescore=rescore)
 
