@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import click
 
-from forecasts.commands import admin, observe, questions, scores, settle, users, worker
+from forecasts.commands import admin, observe, questions, scores, settle, synth, users, worker
 
-MODULES = (admin, users, questions, observe, settle, scores, worker)
+MODULES = (admin, users, questions, observe, settle, scores, worker, synth)
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,95 @@
+"""Bulk writes for synth and import: `COPY ... FROM STDIN` on PostgreSQL, the driver's
+executemany on SQLite, in the caller's transaction (nothing here commits).
+
+Rows go to the driver as plain tuples: no ORM objects, no per-row dicts and no SQLAlchemy
+type processing, so timestamps must already be integer microseconds (as UtcMicros stores
+them) and booleans Python bools.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+# Rows handed to executemany per call: bounds the memory a generator of rows costs.
+_CHUNK = 50_000
+
+
+def _name(table: Table | type | str) -> str:
+    if isinstance(table, str):
+        return table
+    return getattr(table, "__tablename__", None) or table.name  # a model or a Table
+
+
+def _python(column: Any) -> list:
+    """A column as Python scalars (numpy arrays become ints/floats/None the driver knows)."""
+    if isinstance(column, np.ndarray):
+        return column.tolist()
+    return list(column)
+
+
+def as_rows(columns: Sequence[str], data: Iterable[Sequence[Any]] | Mapping[str, Any]
+            ) -> Iterable[tuple]:
+    """Tuples from either rows or a mapping of column name to an array (or list)."""
+    if isinstance(data, Mapping):
+        missing = [c for c in columns if c not in data]
+        if missing:
+            raise ValueError(f"no values for column(s) {', '.join(missing)}")
+        return zip(*(_python(data[c]) for c in columns))
+    return data
+
+
+def insert_rows(session: Session, table: Table | type | str, columns: Sequence[str],
+                rows_or_arrays: Iterable[Sequence[Any]] | Mapping[str, Any]) -> int:
+    """Insert rows (tuples in `columns` order, or a mapping of column to array) into
+    `table` in the session's transaction; returns the number of rows written."""
+    rows = as_rows(columns, rows_or_arrays)
+    conn = session.connection()
+    name, cols = _name(table), ", ".join(columns)
+    driver = conn.connection.driver_connection
+    count = 0
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cursor:
+            with cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        return count
+    sql = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' * len(columns))})"
+    cursor = driver.cursor()
+    try:
+        chunk: list[Sequence[Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= _CHUNK:
+                cursor.executemany(sql, chunk)
+                count += len(chunk)
+                chunk = []
+        if chunk:
+            cursor.executemany(sql, chunk)
+            count += len(chunk)
+    finally:
+        cursor.close()
+    return count
+
+
+def reserve_ids(session: Session, table: Table | type | str, n: int) -> np.ndarray:
+    """`n` fresh primary keys for `table`, for rows inserted with explicit ids.
+
+    PostgreSQL draws them from the column's sequence (safe against concurrent writers);
+    SQLite continues after the largest id, which is safe because write transactions
+    hold the database's write lock from BEGIN IMMEDIATE.
+    """
+    name = _name(table)
+    conn = session.connection()
+    if n <= 0:
+        return np.empty(0, np.int64)
+    if conn.dialect.name == "postgresql":
+        ids = conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
+            f"FROM generate_series(1, {int(n)})").scalars().all()
+        return np.sort(np.asarray(ids, np.int64))
+    start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar()
+    return np.arange(start, start + n, dtype=np.int64)
