@@ -12,10 +12,9 @@ from forecasts.api.render import question_detail_json, question_json
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
 from forecasts.models import Question
-from forecasts.services import crowd, questions, scores
+from forecasts.services import questions, scores
+from forecasts.services.question_stats import stats_of
 from forecasts.services import question_list as listing
-
-LIST_PARAMS = ("status", "tag", "q", "sort", *listing.OWN_FILTERS, *paging.PARAMS)
 
 
 def find(session: Session, slug: str) -> Question:
@@ -29,24 +28,21 @@ def find(session: Session, slug: str) -> Question:
 def question_list() -> Response:
     """A page of questions, filtered and sorted, each with its crowd; `mine`, `unforecast`
     and `stale` filter by the token user's own forecasts."""
-    args = params.query(*LIST_PARAMS)
+    args = params.query("listQuestions")
     page = paging.page_request(args, "questions")
-    own = [name for name in listing.OWN_FILTERS
-           if params.boolean(args, name, default=False)]
+    own = [name for name in listing.OWN_FILTERS if args[name]]
     if len(own) > 1:
         raise InvalidInput(f"give at most one of {', '.join(listing.OWN_FILTERS)}",
                            where=own[1])
     session = get_session()
     user = authenticated_user(session, write=False) if own else None
     rows = listing.list_questions(
-        session, now=timeutil.now(), status=params.text(args, "status"),
-        tag=params.text(args, "tag"), search=params.text(args, "q"),
-        sort=params.text(args, "sort") or "default", user=user, own=own[0] if own else None,
+        session, now=timeutil.now(), status=args["status"], tag=args["tag"],
+        search=args["q"], sort=args["sort"], user=user, own=own[0] if own else None,
         limit=page.limit + 1, offset=page.offset)
     more, rows = len(rows) > page.limit, rows[:page.limit]
-    crowds = crowd.current_crowds(session, [row.question.id for row in rows])
     items = [question_json(row.question, row.resolution, row.status,
-                           (crowds[row.question.id][0], row.forecasters)) for row in rows]
+                           (row.crowd, row.forecasters)) for row in rows]
     next_cursor = paging.encode_cursor("questions", offset=page.offset + page.limit) \
         if more else None
     return jsonify(paging.page(items, page.limit, next_cursor))
@@ -55,19 +51,20 @@ def question_list() -> Response:
 @bp.get("/questions/<slug>", merge_slashes=False)
 def question(slug: str) -> Response:
     """One question with its description, rule and crowd."""
-    params.query()
+    params.query("getQuestion")
     session = get_session()
     found = find(session, slug)
     resolution = questions.current_resolution(session, found)
     status = questions.question_status(found, resolution, timeutil.now())
-    current = crowd.current_crowds(session, [found.id])[found.id]
-    return jsonify(question_detail_json(found, resolution, status, current))
+    stats = stats_of(session, found)
+    return jsonify(question_detail_json(found, resolution, status,
+                                        (stats.crowd, stats.forecasters)))
 
 
 @bp.get("/questions/<slug>/scores", merge_slashes=False)
 def question_scores(slug: str) -> Response:
     """The `forecasts scores SLUG --format json` document; 409 while unsettled."""
-    params.query()
+    params.query("getQuestionScores")
     session = get_session()
     doc = scores.question_scores(session, find(session, slug))
     if doc is None:

@@ -14,11 +14,13 @@ from forecasts.commands.common import FORMATS, FORMATS_CSV, Context, emit, pass_
 @pass_ctx
 def rescore(ctx: Context, slug: str | None) -> None:
     """Recompute stored scores for one question, or for all."""
-    from forecasts.services import questions, scores
+    from forecasts.services import question_stats, questions, scores
 
     with ctx.database().transaction() as session:
         ids = None if slug is None else [questions.get_question(session, slug).id]
         n = scores.rescore_questions(session, ids)
+        # The question list's and pages' figures are recomputed with the scores.
+        question_stats.refresh(session, ids)
     click.echo(f"rescored {slug or 'all questions'}: {n} score rows")
 
 

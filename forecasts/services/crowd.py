@@ -1,43 +1,91 @@
-"""The crowd forecast of open and settled questions, for pages and the API."""
+"""The crowd forecast over time, for the question page and its chart.
+
+A busy question has a change of crowd for nearly every forecast, far more than a
+720-pixel chart can draw: the chart reads a thinned history (`thin`), the table under
+it the latest changes, and both come from one pass over the question's forecasts.
+"""
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
 from forecasts import timeutil
-from forecasts.models import Question
+from forecasts.models import Question, Resolution
 from forecasts.queries import forecast_arrays
+from forecasts.services.question_stats import counted_before
+
+# How many points of the crowd history a chart draws at most, as Metaculus thins its
+# charts: half evenly spaced in time, half where the crowd moved most, plus the first
+# and the exact current value.
+CHART_POINTS = 400
+
+Point = tuple[datetime, list[float], int]
 
 
-def crowd_history(session: Session, question: Question) -> list[tuple[datetime, list[float], int]]:
-    """(time, crowd probabilities, forecasters) after each forecast time, oldest first."""
+@dataclass(frozen=True)
+class History:
+    """A question's crowd history restricted to the forecasts that count (see
+    question_stats): `points` thinned for the chart, `recent` the latest changes exactly,
+    `total` the number of changes, `late` the forecasts made too late to count."""
+
+    points: list[Point]
+    recent: list[Point]
+    total: int
+    late: int
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-able form, for a cache shared by processes."""
+        def rows(points: list[Point]) -> list[Any]:
+            return [[timeutil.to_micros(t), p, n] for t, p, n in points]
+        return {"points": rows(self.points), "recent": rows(self.recent), "total": self.total,
+                "late": self.late}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> History:
+        def rows(raw: list[Any]) -> list[Point]:
+            return [(timeutil.from_micros(t), list(p), int(n)) for t, p, n in raw]
+        return cls(rows(doc["points"]), rows(doc["recent"]), int(doc["total"]), int(doc["late"]))
+
+
+def thin(times: np.ndarray, crowd: np.ndarray, most: int = CHART_POINTS) -> np.ndarray:
+    """Indices (ascending) of at most `most` points of a step series to draw: the first and
+    the last, the point standing at each of `most // 2` evenly spaced times, and the
+    points where the series (any column of `crowd`) moved most."""
+    m = len(times)
+    if m <= most:
+        return np.arange(m)
+    even = np.searchsorted(times, np.linspace(times[0], times[-1], most // 2), side="right") - 1
+    moves = np.abs(np.diff(crowd, axis=0)).max(axis=1)
+    n_moves = most - most // 2 - 2
+    largest = np.argpartition(moves, -n_moves)[-n_moves:] + 1
+    return np.unique(np.concatenate(([0, m - 1], even, largest)))
+
+
+def history(session: Session, question: Question, resolution: Resolution | None, *,
+            recent: int) -> History:
+    """The crowd after each forecast time that counts, oldest first (thinned to
+    CHART_POINTS), with the latest `recent` changes exact."""
     k = len(question.options)
     f = forecast_arrays(session, np.array([question.id]), np.array([k]))
-    if len(f.at) == 0:
-        return []
-    times, crowd, n = scoring.crowd_series(f.user, f.at, f.probs.reshape(-1, k))
-    return [(timeutil.from_micros(t), row.tolist(), int(c))
-            for t, row, c in zip(times.tolist(), crowd, n.tolist())]
+    cut = counted_before(question, resolution)
+    late = 0
+    user, at, probs = f.user, f.at, f.probs.reshape(-1, k)
+    if cut is not None:
+        keep = at < timeutil.to_micros(cut)
+        late = int(len(at) - keep.sum())
+        user, at, probs = user[keep], at[keep], probs[keep]
+    if len(at) == 0:
+        return History([], [], 0, late)
+    times, crowd, n = scoring.crowd_series(user, at, probs)
 
+    def points(index: np.ndarray) -> list[Point]:
+        return [(timeutil.from_micros(t), row.tolist(), int(c))
+                for t, row, c in zip(times[index].tolist(), crowd[index], n[index].tolist())]
 
-def current_crowds(session: Session, question_ids: Sequence[int]
-                   ) -> dict[int, tuple[list[float] | None, int]]:
-    """The crowd of each user's latest forecast: {question id: (probabilities or None, forecasters)}."""
-    ids = sorted(set(question_ids))
-    if not ids:
-        return {}
-    labels = dict(session.execute(select(Question.id, Question.options_json)
-                                  .where(Question.id.in_(ids))).all())
-    qid = np.array([i for i in ids if i in labels], np.int64)
-    n_options = np.array([len(json.loads(labels[i])) if labels[i] else 2 for i in qid.tolist()],
-                         np.int64)
-    current = scoring.current_crowd(n_options, forecast_arrays(session, qid, n_options))
-    crowd, n = current.probs, current.n_forecasters
-    return {q: (None if n[i] == 0 else crowd[i, :n_options[i]].tolist(), int(n[i]))
-            for i, q in enumerate(qid.tolist())}
+    return History(points(thin(times, crowd)), points(np.arange(max(0, len(times) - recent),
+                                                                len(times))), len(times), late)

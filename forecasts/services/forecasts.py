@@ -12,6 +12,7 @@ from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, User
 from forecasts.numbers import finite_number
+from forecasts.services import question_stats
 from forecasts.services.questions import current_resolution, lock_question
 from forecasts.services.resolve_due import settle_if_due
 from forecasts.services.text import check_storable
@@ -152,6 +153,7 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     forecast = Forecast(**row(question, user, at, p, ps, note))
     session.add(forecast)
     session.flush()
+    question_stats.on_forecast(session, question, forecast)
     return forecast
 
 

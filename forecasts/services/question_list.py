@@ -9,7 +9,9 @@ from sqlalchemy import BigInteger, Select, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from forecasts.errors import InvalidInput
-from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, QuestionTag, Resolution, User
+from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionStats,
+                              QuestionTag, Resolution, User)
+from forecasts.services import question_stats
 from forecasts.services.questions import STATUSES, question_status
 from forecasts.services.search import search_hits
 
@@ -24,14 +26,17 @@ STALE_DAYS = 30
 
 @dataclass(frozen=True)
 class QuestionRow:
-    """A question with its current resolution, its number of forecasters, and the
-    viewer's own latest forecast when a viewer is given."""
+    """A question with its current resolution, its number of forecasters, the viewer's
+    own latest forecast when a viewer is given, its crowd and its latest forecast's time
+    (the figures of question_stats)."""
 
     question: Question
     resolution: Resolution | None
     forecasters: int
     status: str
     mine: Forecast | None = None
+    crowd: list[float] | None = None
+    last_forecast_at: datetime | None = None
 
 
 def _micros(column: Any) -> Any:
@@ -111,31 +116,25 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
     sorted as asked (ties broken by id, so pages are stable); `limit` and `offset`
     select one page. With a user, each row carries that user's latest forecast."""
     _check_sort(sort)
-    counts = (select(Forecast.question_id, func.count(func.distinct(Forecast.user_id)).label("n"))
-              .group_by(Forecast.question_id))
     filters = dict(now=now, status=status, tag=tag, search=search, user=user, own=own)
-    if sort == "forecasters":
-        per_question = counts.subquery()
-        n = func.coalesce(per_question.c.n, 0)
-        stmt, _ = _filtered(session, Question, Resolution, n, **filters)
-        stmt = (stmt.outerjoin(per_question, per_question.c.question_id == Question.id)
-                .order_by(n.desc(), Question.close_at, Question.id))
-        rows = session.execute(stmt.limit(limit).offset(offset or None)).all()
-    else:
-        # The other orders choose the page first and count the forecasters of its
-        # questions alone: counting them for every question costs more than the rest.
-        stmt, hits = _filtered(session, Question, Resolution, **filters)
-        order = {"default": ((hits.c.rank,) if hits is not None else ()) + _default_order(now),
-                 "closing": (Question.close_at, Question.id),
-                 "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
-        page = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
-        ids = [q.id for q, _ in page]
-        n_of = dict(session.execute(counts.where(Forecast.question_id.in_(ids))).all()) \
-            if ids else {}
-        rows = [(q, r, n_of.get(q.id, 0)) for q, r in page]
+    # The figures come from question_stats (kept on write); a question without a row
+    # (a database not rescored since migration 0005) sorts as unforecast and has its
+    # figures computed below.
+    stmt, hits = _filtered(session, Question, Resolution, QuestionStats, **filters)
+    stmt = stmt.outerjoin(QuestionStats, QuestionStats.question_id == Question.id)
+    order = {"default": ((hits.c.rank,) if hits is not None else ()) + _default_order(now),
+             "closing": (Question.close_at, Question.id),
+             "forecasters": (func.coalesce(QuestionStats.forecasters, 0).desc(),
+                             Question.close_at, Question.id),
+             "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
+    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
+    figures = question_stats.compute(session, [q.id for q, _, kept in rows if kept is None])
+    figures.update((kept.question_id, question_stats.from_row(kept))
+                   for _, _, kept in rows if kept is not None)
     mine = latest_forecasts(session, user, [q.id for q, _, _ in rows]) if user else {}
-    return [QuestionRow(q, r, int(count), question_status(q, r, now), mine.get(q.id))
-            for q, r, count in rows]
+    return [QuestionRow(q, r, figures[q.id].forecasters, question_status(q, r, now),
+                        mine.get(q.id), figures[q.id].crowd, figures[q.id].last_forecast_at)
+            for q, r, _ in rows]
 
 
 def count_questions(session: Session, *, now: datetime, status: str | None = None,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, Question, Resolution
-from forecasts.services import scores
+from forecasts.services import question_stats, scores
 from forecasts.services.questions import current_resolution, lock_question
 from forecasts.services.text import check_storable
 
@@ -70,6 +70,7 @@ def settle(session: Session, question: Question, outcome: str, *, known_at: date
                             evidence_json=json.dumps(evidence, sort_keys=True) if evidence else None)
     session.add(resolution)
     session.flush()
+    question_stats.refresh(session, [question.id])
     if rescore:
         scores.rescore_questions(session, [question.id])
     return resolution
@@ -120,6 +121,7 @@ def reopen(session: Session, question: Question, *, now: datetime) -> Resolution
     if previous is not None:
         previous.superseded_at = now
         session.flush()
+        question_stats.refresh(session, [question.id])
     return previous
 
 

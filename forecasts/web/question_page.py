@@ -1,22 +1,28 @@
 """Everything the question page shows, gathered from the services in one place."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from sqlalchemy import func, select
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from forecasts import rules, timeutil
-from forecasts.models import Forecast, Question, Resolution, User
+from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
-from forecasts.services import browse, crowd, evidence, resolution as resolutions, scores
+from forecasts.services import browse, crowd, evidence, question_stats
+from forecasts.services import resolution as resolutions, scores
+from forecasts.services.question_stats import Stats, counted_before
 from forecasts.services.forecasts import user_forecasts
 from forecasts.services.questions import current_resolution, question_status
 from forecasts.web.charts import series_chart
 from forecasts.web.forecast_form import ForecastForm
 
 HISTORY_ROWS = 60
+# Crowd histories kept by the in-process fallback cache (one per question and version).
+HISTORY_CACHE_SIZE = 64
 # How a resolution came about, by its source, in words for the page.
 SETTLED_BY = {
     "manual": "Resolved by an admin",
@@ -45,18 +51,53 @@ def settled_by(source: str) -> str:
     return SETTLED_BY.get(source, f"Settled ({source})")
 
 
-def scored_history(session: Session, question: Question, resolution: Resolution | None
-                   ) -> tuple[list[tuple[datetime, list[float], int]], int]:
-    """The crowd history the page and its chart show, and the number of forecasts made
-    after the outcome was known: once resolved, only forecasts before the effective close
-    (the scored ones) count."""
-    history = crowd.crowd_history(session, question)
-    if resolution is None or resolution.annulled:
-        return history, 0
-    close = resolutions.effective_close(question, resolution)
-    late = session.scalar(select(func.count(Forecast.id)).where(
-        Forecast.question_id == question.id, Forecast.at >= close)) or 0
-    return [h for h in history if h[0] < close], late
+class _LocalCache:
+    """A small in-process LRU, for when the shared forecasts.cache is not there."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def set(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def _cache() -> Any:
+    try:
+        from forecasts.cache import get_cache
+    except ImportError:
+        return current_app.extensions.setdefault("forecasts.history_cache",
+                                                 _LocalCache(HISTORY_CACHE_SIZE))
+    return get_cache()
+
+
+def _cached(key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    cache = _cache()
+    found = cache.get(key)
+    if found is None:
+        found = build()
+        cache.set(key, found)
+    return found
+
+
+def page_history(session: Session, question: Question, resolution: Resolution | None,
+                 stats: Stats) -> crowd.History:
+    """The crowd history the page and its chart show (only the forecasts that count),
+    computed once per change of the question's figures and cached."""
+    cut = counted_before(question, resolution)
+    key = (f"crowd-history:{question.id}:{stats.version}:{len(question.options)}:"
+           f"{'' if cut is None else timeutil.to_micros(cut)}")
+    return crowd.History.from_doc(_cached(key, lambda: crowd.history(
+        session, question, resolution, recent=HISTORY_ROWS).to_doc()))
 
 
 def _deciding_point(doc: Mapping[str, Any] | None) -> tuple[datetime, float] | None:
@@ -105,9 +146,8 @@ def question_context(session: Session, question: Question, user: User | None, no
     """Template variables of /questions/<slug>; `form` carries a rejected submission."""
     resolution = current_resolution(session, question)
     status = question_status(question, resolution, now)
-    history, late = scored_history(session, question, resolution)
-    # The crowd shown is the last point of the history the chart draws, so they agree.
-    current, forecasters = (history[-1][1], history[-1][2]) if history else (None, 0)
+    stats = question_stats.stats_of(session, question)
+    history = page_history(session, question, resolution, stats)
     mine = user_forecasts(session, question, user) if user is not None else []
     if form is None:
         form = ForecastForm.prefilled(question, mine[-1] if mine else None)
@@ -115,12 +155,13 @@ def question_context(session: Session, question: Question, user: User | None, no
     audit = resolutions.history(session, question) if resolution is not None else []
     return {
         "question": question, "resolution": resolution, "status": status,
-        "rule_text": rule_in_words(question), "crowd": current, "forecasters": forecasters,
-        "history": history[-HISTORY_ROWS:][::-1], "history_total": len(history),
+        "rule_text": rule_in_words(question), "crowd": stats.crowd,
+        "forecasters": stats.forecasters, "stats_version": stats.version,
+        "history": history.recent[::-1], "history_total": history.total,
         "mine": mine[::-1], "form": form,
         "rationales": browse.question_rationales(session, question, exclude=user),
         "scores": doc, "my_scores": (doc or {}).get("users", {}).get(user.username) if user else None,
         "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
-        "audit": audit, "late_changes": late, "settled_by": settled_by,
+        "audit": audit, "late_changes": history.late, "settled_by": settled_by,
         **evidence_context(session, question, resolution, now),
     }

@@ -8,13 +8,14 @@ from flask_login import current_user, login_required
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import browse, crowd, question_list
+from forecasts.services import browse, question_list
 from forecasts.services import questions as question_service
 from forecasts.services.forecasts import JustSettled, submit_forecast
+from forecasts.services.question_stats import stats_of
 from forecasts.services.resolution import effective_close
 from forecasts.web.charts import crowd_chart
 from forecasts.web.forecast_form import ForecastForm
-from forecasts.web.question_page import chart_window, question_context, scored_history
+from forecasts.web.question_page import chart_window, page_history, question_context
 
 bp = Blueprint("questions", __name__)
 
@@ -44,7 +45,7 @@ def index():
     rows = listing.rows if listing else []
     return render_template(
         "questions/index.html", listing=listing, rows=rows, filters=filters, error=error,
-        crowds=crowd.current_crowds(session, [r.question.id for r in rows]),
+        crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
         stale_days=question_list.STALE_DAYS, tags=browse.tags_in_use(session)), \
         400 if error else 200
@@ -101,9 +102,10 @@ def crowd_svg(slug: str):
     label = None if resolution is None else (
         "annulled" if resolution.annulled else f"resolved: {resolution.outcome}")
     start, end = chart_window(question, settled_at, timeutil.now())
-    history, late = scored_history(session, question, resolution)
-    chart = crowd_chart(question.options, question.kind == "binary", history, start, end,
-                        empty="No forecasts before the outcome was known" if late else None,
+    history = page_history(session, question, resolution, stats_of(session, question))
+    chart = crowd_chart(question.options, question.kind == "binary", history.points, start, end,
+                        empty="No forecasts before the outcome was known" if history.late
+                        else None,
                         settled_at=settled_at, outcome=label,
                         compact=request.args.get("size") == "small")
     svg = render_template("questions/crowd.svg", chart=chart, question=question)

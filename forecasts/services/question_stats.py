@@ -1,0 +1,228 @@
+"""The figures the question list, page and API show: forecasters, forecasts, last
+forecast and the current crowd, kept in `question_stats` on every write.
+
+One definition: a question's figures count the forecasts that count for its crowd,
+which are all of them until it is resolved and, once resolved, only those made before
+its effective close (the scored ones; an annulled question keeps them all). `compute`
+is that definition from the forecasts table; `on_forecast` keeps a row current when a
+forecast is added, `refresh` recomputes rows after anything else that changes them
+(a bulk import, a resolution, a correction) and `stats_for` reads them, computing the
+rows that are missing (a database migrated to 0005 that has not been rescored yet).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy.orm import Session
+
+import scoring
+from forecasts import timeutil
+from forecasts.models import ANNULLED, Forecast, Question, QuestionStats, Resolution
+from forecasts.queries import forecast_arrays
+
+# Rows per statement when a refresh names its questions (SQLite's variable limit).
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A question's figures; `version` changes whenever they may have (0: never stored)."""
+
+    question_id: int
+    forecasters: int
+    forecasts: int
+    last_forecast_at: datetime | None
+    crowd: list[float] | None
+    version: int = 0
+
+
+def counted_before(question: Question, resolution: Resolution | None) -> datetime | None:
+    """The time before which forecasts count for the crowd (None: all of them): the
+    effective close of a resolved question."""
+    from forecasts.services.resolution import effective_close  # resolution imports us
+
+    if resolution is None or resolution.annulled:
+        return None
+    return effective_close(question, resolution)
+
+
+def _cutoffs(session: Session, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ascending question ids, their option counts and the counted-before time in
+    microseconds (int64 max: every forecast counts)."""
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    rows = session.execute(
+        select(Question.id, Question.options_json, Question.close_at, Resolution.outcome,
+               Resolution.known_at).outerjoin(Resolution, current)
+        .where(Question.id.in_(list(ids))).order_by(Question.id)).all()
+    qid = np.array([r[0] for r in rows], np.int64)
+    n_options = np.array([len(json.loads(r[1])) if r[1] else 2 for r in rows], np.int64)
+    never = np.iinfo(np.int64).max
+    cut = [never if outcome is None or outcome == ANNULLED else
+           timeutil.to_micros(close if known is None else min(close, known))
+           for _, _, close, outcome, known in rows]
+    return qid, n_options, np.array(cut, np.int64)
+
+
+def compute(session: Session, question_ids: Iterable[int]) -> dict[int, Stats]:
+    """The figures of these questions computed afresh from the forecasts table."""
+    out: dict[int, Stats] = {}
+    ids = sorted(set(question_ids))
+    for start in range(0, len(ids), _CHUNK):
+        qid, n_options, cut = _cutoffs(session, ids[start:start + _CHUNK])
+        if not len(qid):
+            continue
+        f = forecast_arrays(session, qid, n_options)
+        keep = f.at < cut[f.question]
+        if not keep.all():
+            f = _subset(f, n_options, keep)
+        crowd = scoring.current_crowd(n_options, f)
+        count = np.bincount(f.question, minlength=len(qid))
+        last = np.full(len(qid), np.iinfo(np.int64).min)
+        np.maximum.at(last, f.question, f.at)
+        for i, q in enumerate(qid.tolist()):
+            n = int(crowd.n_forecasters[i])
+            out[q] = Stats(q, n, int(count[i]),
+                           timeutil.from_micros(int(last[i])) if count[i] else None,
+                           crowd.probs[i, :n_options[i]].tolist() if n else None)
+    return out
+
+
+def _subset(f: scoring.Forecasts, n_options: np.ndarray, keep: np.ndarray) -> scoring.Forecasts:
+    """The forecasts where `keep` is true, in the same flat layout."""
+    k = n_options[f.question]
+    starts = np.concatenate(([0], np.cumsum(k)[:-1])).astype(np.int64)
+    kept_k = k[keep]
+    flat = np.repeat(starts[keep], kept_k) + (np.arange(int(kept_k.sum())) -
+                                               np.repeat(np.cumsum(kept_k) - kept_k, kept_k))
+    return scoring.Forecasts(question=f.question[keep], user=f.user[keep], at=f.at[keep],
+                             probs=f.probs[flat])
+
+
+def from_row(row: QuestionStats) -> Stats:
+    """The figures of a stored row."""
+    return Stats(row.question_id, row.forecasters, row.forecasts, row.last_forecast_at,
+                 None if row.crowd_json is None else json.loads(row.crowd_json), row.version)
+
+
+def refresh(session: Session, question_ids: Iterable[int] | None = None) -> int:
+    """Recompute the stored figures of these questions (None: of every question) and
+    bump their versions; returns how many rows were written."""
+    if question_ids is None:
+        ids = list(session.scalars(select(Question.id)))
+    else:
+        ids = sorted(set(question_ids))
+    if not ids:
+        return 0
+    session.flush()
+    fresh = compute(session, ids)
+    written = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        versions = dict(session.execute(select(QuestionStats.question_id, QuestionStats.version)
+                                        .where(QuestionStats.question_id.in_(chunk))).all())
+        session.execute(delete(QuestionStats).where(QuestionStats.question_id.in_(chunk)),
+                        execution_options={"synchronize_session": False})
+        rows = [{"question_id": q, "forecasters": s.forecasters, "forecasts": s.forecasts,
+                 "last_forecast_at": s.last_forecast_at,
+                 "crowd_json": None if s.crowd is None else json.dumps(s.crowd),
+                 "version": versions.get(q, 0) + 1}
+                for q in chunk if (s := fresh.get(q)) is not None]
+        if rows:
+            session.execute(insert(QuestionStats), rows)
+        written += len(rows)
+    # Loaded QuestionStats objects of these ids are stale now.
+    for obj in [o for o in session.identity_map.values() if isinstance(o, QuestionStats)]:
+        session.expire(obj)
+    return written
+
+
+def _locked(session: Session, question_id: int) -> QuestionStats | None:
+    # FOR UPDATE serialises concurrent forecasts on PostgreSQL; under READ COMMITTED
+    # the statements after it see what the transaction it waited for committed.
+    return session.scalars(select(QuestionStats).where(QuestionStats.question_id == question_id)
+                           .with_for_update().execution_options(populate_existing=True)).first()
+
+
+def _insert_new(session: Session, stats: Stats) -> bool:
+    """Insert a row unless one exists (another transaction may be inserting it)."""
+    values = {"question_id": stats.question_id, "forecasters": stats.forecasters,
+              "forecasts": stats.forecasts, "last_forecast_at": stats.last_forecast_at,
+              "crowd_json": None if stats.crowd is None else json.dumps(stats.crowd),
+              "version": 1}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    result = session.execute(upsert(QuestionStats).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+# Each forecaster's latest forecast on one question (greatest time, ties to the later
+# record), reading one index entry per forecaster instead of every forecast: a
+# recursive walk over the distinct users of the (question_id, user_id, at) index.
+_LATEST = text("""
+WITH RECURSIVE u(id) AS (
+    SELECT MIN(user_id) FROM forecasts WHERE question_id = :q
+    UNION ALL
+    SELECT (SELECT MIN(g.user_id) FROM forecasts g WHERE g.question_id = :q AND g.user_id > u.id)
+    FROM u WHERE u.id IS NOT NULL
+)
+SELECT f.user_id, f.probability, f.probabilities_json FROM u JOIN forecasts f ON f.id = (
+    SELECT h.id FROM forecasts h WHERE h.question_id = :q AND h.user_id = u.id
+    ORDER BY h.at DESC, h.id DESC LIMIT 1)
+""")
+
+
+def _latest_crowd(session: Session, question: Question) -> tuple[list[float] | None, int]:
+    """The crowd of each user's latest forecast on an unresolved question, and how many."""
+    rows = session.execute(_LATEST, {"q": question.id}).all()
+    if not rows:
+        return None, 0
+    k = len(question.options)
+    probs = np.array([[1.0 - p, p] if p is not None else json.loads(v) for _, p, v in rows],
+                     np.float64).reshape(-1, k)
+    n = len(rows)
+    current = scoring.current_crowd(np.array([k]), scoring.Forecasts(
+        question=np.zeros(n, np.int64), user=np.array([r[0] for r in rows], np.int64),
+        at=np.zeros(n, np.int64), probs=probs.ravel()))
+    return current.probs[0, :k].tolist(), n
+
+
+def on_forecast(session: Session, question: Question, forecast: Forecast) -> None:
+    """Bring the question's row up to date with `forecast`, just added and flushed to an
+    unresolved question (submit_forecast refuses the others), in its transaction."""
+    row = _locked(session, question.id)
+    if row is None:
+        if _insert_new(session, compute(session, [question.id])[question.id]):
+            return
+        row = _locked(session, question.id)
+        assert row is not None
+    crowd, forecasters = _latest_crowd(session, question)
+    last = row.last_forecast_at
+    session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id).values(
+        forecasters=forecasters, forecasts=QuestionStats.forecasts + 1,
+        last_forecast_at=forecast.at if last is None or forecast.at > last else last,
+        crowd_json=None if crowd is None else json.dumps(crowd),
+        version=QuestionStats.version + 1), execution_options={"synchronize_session": False})
+    session.expire(row)
+
+
+def stats_for(session: Session, question_ids: Iterable[int]) -> dict[int, Stats]:
+    """The stored figures of these questions, computing (not storing) any missing row."""
+    ids = sorted(set(question_ids))
+    if not ids:
+        return {}
+    found = {row.question_id: from_row(row) for row in session.scalars(
+        select(QuestionStats).where(QuestionStats.question_id.in_(ids)))}
+    missing = [q for q in ids if q not in found]
+    return {**found, **compute(session, missing)} if missing else found
+
+
+def stats_of(session: Session, question: Question) -> Stats:
+    """The figures of one question."""
+    return stats_for(session, [question.id])[question.id]
