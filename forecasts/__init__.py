@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from forecasts import config as settings
-    from forecasts import api, db, web
+    from forecasts import api, cache, db, limits, web
     from forecasts.web import login, security
 
     values = settings.load(config)
@@ -30,9 +30,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(values)
     app.config["TESTING"] = values.get("TESTING", values["FORECASTS_ENV"] == "testing")
     db.init_app(app)
+    cache.init_app(app)  # leaderboards and calibration, keyed on the score version
     # App-wide, so they cover every blueprint: CSRF on forms, login sessions, headers.
     security.init_app(app)
     login.init_app(app)
     web.init_app(app)
     api.init_app(app)
+    limits.init_app(app)  # wraps the views registered above, so it comes last
     return app

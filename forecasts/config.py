@@ -43,8 +43,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a SQLite writer waits for the write lock before failing."),
     Setting("PASSWORD_HASH_FAST", False,
             "Use cheap argon2 parameters (tests only; refused in production)."),
-    Setting("SESSION_COOKIE_SECURE", False,
-            "Send the session cookie over HTTPS only. Turn on behind TLS."),
+    Setting("SESSION_COOKIE_SECURE", None,
+            "Send the session cookie over HTTPS only, named `__Host-session`. Default: on in "
+            "production, off in development and testing; `0` turns it off for plain-HTTP "
+            "local use."),
     Setting("LEADERBOARD_BOOTSTRAP", 1000,
             "Bootstrap resamples for leaderboard intervals."),
     Setting("LEADERBOARD_SEED", 20260101,
@@ -52,9 +54,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEADERBOARD_PEER_PRIOR", 30.0,
             "P in the global peer score sum(peer) / max(P, sum(coverage)): below P fully "
             "covered questions the sum is divided by P."),
+    Setting("CACHE_URL", None,
+            "Cache shared by all workers for leaderboards and calibration, e.g. "
+            "`redis://127.0.0.1:6379/0`. Default: a cache inside each process. Entries are "
+            "keyed on the score version, so neither kind ever serves a stale leaderboard."),
+    Setting("CACHE_KEY_PREFIX", "forecasts:",
+            "Prefix of this site's keys in the CACHE_URL server (several sites may share one)."),
     Setting("SCHEDULER_INTERVAL_S", 60,
             "Seconds between two passes of the scheduler (settling due questions) in "
             "`forecasts serve` and `forecasts worker`."),
+    Setting("RATELIMIT_ENABLED", True,
+            "Throttle logins, registrations, password changes and API writes (429)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://",
+            "Where request counts live: `memory://` (each process alone) or "
+            "`redis://host:6379/0` to share the limits across workers and servers."),
+    Setting("RATELIMIT_KEY_PREFIX", "forecasts",
+            "Prefix of this site's keys in the RATELIMIT_STORAGE_URI server."),
+    Setting("RATELIMIT_TRUSTED_PROXIES", 0,
+            "How many reverse proxies in front of the app append to `X-Forwarded-For`; the "
+            "client address is taken that many entries from the right. 0: the connection's "
+            "address (the header is ignored)."),
+    Setting("RATELIMIT_LOGIN_ACCOUNT", "10/minute",
+            "Failed logins allowed per username (limits syntax, `;` between several)."),
+    Setting("RATELIMIT_LOGIN_ADDRESS", "30/minute",
+            "Failed logins allowed per client address."),
+    Setting("RATELIMIT_REGISTER", "5/minute;20/hour",
+            "Registrations (attempts) allowed per client address."),
+    Setting("RATELIMIT_PASSWORD", "5/minute;20/hour",
+            "Password-change attempts allowed per client address."),
+    Setting("RATELIMIT_API_WRITE", "120/minute",
+            "API writes (POST, PUT, PATCH, DELETE) allowed per token."),
+    Setting("LOGIN_LOCKOUT_AFTER", 5,
+            "Consecutive failed logins after which an account is locked."),
+    Setting("LOGIN_LOCKOUT_BASE_S", 30.0,
+            "The first lock's length in seconds; each further failure doubles it."),
+    Setting("LOGIN_LOCKOUT_MAX_S", 900.0,
+            "The longest lock, in seconds."),
 )
 NAMES = {s.name for s in SETTINGS}
 ENVIRONMENTS = ("production", "development", "testing")

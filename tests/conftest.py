@@ -68,7 +68,10 @@ def session(database):
 @pytest.fixture
 def env(db_url, tmp_path) -> dict[str, str]:
     return {"DATABASE_URL": db_url, "FORECASTS_ENV": "testing", "PASSWORD_HASH_FAST": "1",
-            "SECRET_KEY": "test-secret", "FORECASTS_INSTANCE_PATH": str(tmp_path / "instance")}
+            "SECRET_KEY": "test-secret", "FORECASTS_INSTANCE_PATH": str(tmp_path / "instance"),
+            # Tests log in and register far faster than people; tests/test_limits.py turns
+            # the limits on where they are the subject.
+            "RATELIMIT_ENABLED": "0"}
 
 
 @pytest.fixture

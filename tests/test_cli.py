@@ -42,7 +42,7 @@ def test_user_create_reads_password_from_stdin(runner):
     assert "created admin alice" in result.stdout
     assert_fails(runner("user", "create", "ALICE"), "already exists")
     assert_fails(runner("user", "create", "bob", "--password-stdin", input="short\n"),
-                 "password", "at least 8")
+                 "password", "at least 10")
 
 
 def test_question_create_and_list(runner, tmp_path):

@@ -104,7 +104,7 @@ def test_set_password_follows_the_registration_rules_and_ends_sessions(runner, d
     create(runner, "alice")
     before = stored(database, "alice")
     assert_fails(runner("user", "set-password", "alice", "--password-stdin", input="short\n"),
-                 "password", "at least 8")
+                 "password", "at least 10")
     assert_fails(runner("user", "set-password", "alice"), "--password-stdin")
     assert stored(database, "alice").password_hash == before.password_hash
     result = runner("user", "set-password", "alice", "--password-stdin",

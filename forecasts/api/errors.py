@@ -15,7 +15,8 @@ REALM = "forecasts"
 # Codes of plain HTTP errors; domain errors bring their own (forecasts.errors).
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large",
-              415: "unsupported_media_type", 422: "invalid_input", 500: "internal_error"}
+              415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited",
+              500: "internal_error"}
 
 
 class MalformedRequest(ForecastsError):
@@ -74,6 +75,9 @@ def http_error(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(allowed)
         message = (f"{request.method} is not allowed on {request.path} "
                    f"(allowed: {', '.join(allowed)})")
+    elif status == 429:
+        # forecasts.limits adds Retry-After.
+        message = f"too many requests (limit: {error.description}); retry after Retry-After seconds"
     else:
         message = error.description or error.name
     return error_response(status, HTTP_CODES.get(status, f"http_{status}"), message,

@@ -24,7 +24,7 @@ from forecasts.services.users import create_user
 SEED = 20250301
 # Forecasts stop here so the demo looks the same whenever it is seeded.
 AS_OF = datetime(2026, 11, 25, tzinfo=timeutil.UTC)
-LOGIN, PASSWORD = "demo", "demo-password"
+LOGIN, PASSWORD = "demo", "forecast-together"
 NAMES = (
     "ana_reyes", "bkowalski", "carmen.v", "dmitri", "elena_g", "fatima.h", "gabe", "hiro_t",
     "ines", "jmorales", "kwame", "lucia.p", "marco_b", "nadia", "oscar.l", "priya",

@@ -7,7 +7,8 @@ from flask_login import current_user, login_required
 from forecasts.db import get_session
 from forecasts.errors import AuthenticationRequired, Conflict, InvalidInput
 from forecasts.services import accounts
-from forecasts.web.login import end_session, passwords, safe_next, start_session
+from forecasts.limits import client_address
+from forecasts.web.login import end_session, lockout, passwords, safe_next, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -29,8 +30,10 @@ def login():
     username = request.form.get("username", "")[:80]
     try:
         user = accounts.log_in(session, username, request.form.get("password", ""),
-                               passwords=passwords())
+                               passwords=passwords(), lockout=lockout(),
+                               client=client_address())
     except AuthenticationRequired as error:
+        session.commit()  # keep the failure count: it is what locks a guessed account
         return render_template("auth/login.html", next=_next(), errors=_field(error),
                                username=username), 401
     session.commit()
@@ -82,13 +85,16 @@ def password():
     session = get_session()
     user = current_user.user
     try:
-        accounts.change_password(session, user, request.form.get("current", ""),
-                                 request.form.get("new", ""), request.form.get("confirm", ""),
-                                 passwords=passwords())
+        revoked = accounts.change_password(session, user, request.form.get("current", ""),
+                                           request.form.get("new", ""),
+                                           request.form.get("confirm", ""),
+                                           passwords=passwords())
     except InvalidInput as error:
         return render_template("auth/password.html", errors=_field(error)), error.status
     session.commit()
     # The new epoch voids every older session; this browser gets a fresh one.
     start_session(user)
-    flash("Your password is changed. Other devices have been logged out.", "success")
+    tokens = f" Your {revoked} API token{'s are' if revoked != 1 else ' is'} revoked." \
+        if revoked else ""
+    flash(f"Your password is changed. Other devices have been logged out.{tokens}", "success")
     return redirect(url_for("users.profile", username=user.username), code=303)

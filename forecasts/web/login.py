@@ -15,8 +15,10 @@ from flask import Flask, abort, current_app, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from forecasts.db import get_session
+from forecasts.errors import ConfigError
 from forecasts.models import User
 from forecasts.passwords import Passwords
+from forecasts.services.users import Lockout
 
 
 class Account(UserMixin):
@@ -57,6 +59,25 @@ def init_app(app: Flask) -> None:
     manager.user_loader(_load)
     manager.init_app(app)
     app.extensions["forecasts_passwords"] = Passwords(fast=bool(app.config["PASSWORD_HASH_FAST"]))
+    app.extensions["forecasts_lockout"] = _lockout(app.config)
+
+
+def _lockout(config) -> Lockout:
+    after, base, cap = (config["LOGIN_LOCKOUT_AFTER"], config["LOGIN_LOCKOUT_BASE_S"],
+                        config["LOGIN_LOCKOUT_MAX_S"])
+    if not isinstance(after, int) or after < 1:
+        raise ConfigError(f"LOGIN_LOCKOUT_AFTER: expected a whole number, at least 1, got {after!r}")
+    if not isinstance(base, (int, float)) or not 0 < base:
+        raise ConfigError(f"LOGIN_LOCKOUT_BASE_S: expected seconds above 0, got {base!r}")
+    if not isinstance(cap, (int, float)) or cap < base:
+        raise ConfigError(f"LOGIN_LOCKOUT_MAX_S: expected seconds, at least LOGIN_LOCKOUT_BASE_S "
+                          f"({base}), got {cap!r}")
+    return Lockout(after=after, base_s=float(base), cap_s=float(cap))
+
+
+def lockout() -> Lockout:
+    """The app's lockout policy for failed logins (settings LOGIN_LOCKOUT_*)."""
+    return current_app.extensions["forecasts_lockout"]
 
 
 def passwords() -> Passwords:

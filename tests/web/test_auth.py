@@ -23,7 +23,7 @@ def test_register_errors_are_inline_and_store_nothing(web, session):
     session.commit()
     cases = [({"username": "Carol", "password": PASSWORD, "confirm": PASSWORD}, 409, "already exists"),
              ({"username": "d", "password": PASSWORD, "confirm": PASSWORD}, 422, "not a valid username"),
-             ({"username": "dave", "password": "short", "confirm": "short"}, 422, "at least 8"),
+             ({"username": "dave", "password": "short", "confirm": "short"}, 422, "at least 10"),
              ({"username": "dave", "password": PASSWORD, "confirm": PASSWORD + "x"}, 422, "differ"),
              ({"username": "crowd", "password": PASSWORD, "confirm": PASSWORD}, 422, "reserved")]
     for form, status, message in cases:

@@ -144,7 +144,7 @@ def test_admin_sets_a_password_that_is_never_shown(app, web, world, session):
     alice_browser.login("alice")
     web.login("root")
     short = web.post("/users/alice/password", {"password": "short"}, form_page="/users/")
-    assert short.status_code == 422 and "at least 8" in short.text
+    assert short.status_code == 422 and "at least 10" in short.text
     assert "<details open>" in _row(short.text, "alice")
     response = web.post("/users/alice/password", {"password": "brand new secret"},
                         form_page="/users/")
@@ -158,7 +158,7 @@ def test_admin_sets_a_password_that_is_never_shown(app, web, world, session):
 
 def test_an_admin_setting_their_own_password_stays_logged_in(web, world):
     web.login("root")
-    response = web.post("/users/root/password", {"password": "root's new password"},
+    response = web.post("/users/root/password", {"password": "an admin's new password"},
                         form_page="/users/")
     assert response.status_code == 303
     assert web.get("/users/").status_code == 200
