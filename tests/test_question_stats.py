@@ -1,0 +1,202 @@
+"""question_stats: the stored figures equal a fresh computation and an independent slow
+one, on random worlds, after forecasts, a resolution, a correction, an annulment and a
+reopening; the crowd history's thinning keeps what the chart needs."""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import insert, select
+
+from forecasts import timeutil
+from forecasts.models import Forecast, Question, QuestionStats, Resolution
+from forecasts.services import corrections, crowd, question_stats, resolution
+from forecasts.services.forecasts import submit_forecast
+from forecasts.services.questions import create_question, current_resolution
+from tests.builders import make_user, mc_data, question_data
+
+
+def slow_figures(session, question: Question) -> tuple[int, int, object, list[float] | None]:
+    """(forecasters, forecasts, last time, crowd) by the definition, one forecast at a time:
+    the forecasts before the effective close of a resolved question (all otherwise), each
+    user's latest (greatest time, then greatest id), median P(yes) or mean vector."""
+    found = current_resolution(session, question)
+    cut = None
+    if found is not None and not found.annulled:
+        cut = min(question.close_at, found.known_at or question.close_at)
+    rows = [f for f in session.scalars(select(Forecast).where(
+        Forecast.question_id == question.id).order_by(Forecast.id))
+        if cut is None or f.at < cut]
+    latest: dict[int, Forecast] = {}
+    for f in rows:
+        if f.user_id not in latest or (f.at, f.id) > (latest[f.user_id].at, latest[f.user_id].id):
+            latest[f.user_id] = f
+    if not latest:
+        return 0, len(rows), None, None
+    vectors = [f.probabilities for f in latest.values()]
+    if question.kind == "binary":
+        median = statistics.median(v[1] for v in vectors)
+        crowd_now = [1 - median, median]
+    else:
+        crowd_now = [sum(v[i] for v in vectors) / len(vectors) for i in range(len(vectors[0]))]
+    return len(latest), len(rows), max(f.at for f in rows), crowd_now
+
+
+def check_all(session, questions: list[Question]) -> None:
+    """Every stored row equals the slow figures and compute(); only a question never
+    forecast lacks a row."""
+    session.flush()
+    stored = {r.question_id: question_stats.from_row(r)
+              for r in session.scalars(select(QuestionStats))}
+    fresh = question_stats.compute(session, [q.id for q in questions])
+    for q in questions:
+        n, count, last, crowd_now = slow_figures(session, q)
+        if q.id not in stored:  # never written to: only a question nobody forecast
+            assert slow_figures(session, q)[1] == 0 and not session.scalar(
+                select(Forecast.id).where(Forecast.question_id == q.id).limit(1))
+            stored[q.id] = question_stats.stats_of(session, q)
+        for got in (stored[q.id], fresh[q.id]):
+            assert (got.forecasters, got.forecasts, got.last_forecast_at) == (n, count, last), q.slug
+            if crowd_now is None:
+                assert got.crowd is None
+            else:
+                assert got.crowd == pytest.approx(crowd_now, abs=1e-12), q.slug
+
+
+def random_world(session, seed: int):
+    rng = random.Random(seed)
+    now = timeutil.now()
+    users = [make_user(session, f"user{i}") for i in range(rng.randint(2, 6))]
+    window = {"open_at": timeutil.iso(now - timedelta(days=100)),
+              "close_at": timeutil.iso(now + timedelta(days=100))}
+    questions = [create_question(session, question_data(slug=f"bin-{i}", **window))
+                 for i in range(3)]
+    questions += [create_question(session, mc_data(slug=f"mc-{i}", **window)) for i in range(2)]
+    questions.append(create_question(session, question_data(slug="empty", **window)))
+    for _ in range(rng.randint(20, 60)):
+        q = rng.choice(questions[:-1])
+        user = rng.choice(users)
+        # Coarse times, so that equal times (ties to the later record) happen.
+        at = now - timedelta(days=rng.randint(1, 99))
+        if q.kind == "binary":
+            submit_forecast(session, q, user, probability=rng.choice([0.1, 0.3, 0.5, 0.77]), at=at)
+        else:
+            raw = [rng.random() + 0.01 for _ in q.options]
+            submit_forecast(session, q, user, probabilities=[v / sum(raw) for v in raw], at=at)
+    session.flush()
+    return now, questions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_stats_equal_fresh_computation_through_resolution_and_correction(session, seed):
+    now, questions = random_world(session, seed)
+    check_all(session, questions)
+    binary, mc = questions[0], questions[3]
+    # Resolved with a known_at inside the forecasts: the later ones stop counting.
+    resolution.resolve(session, binary, "yes", known_at=now - timedelta(days=50), actor="root",
+                       now=now)
+    resolution.resolve(session, mc, mc.options[1], known_at=now - timedelta(days=30),
+                       actor="root", now=now)
+    check_all(session, questions)
+    # A correction (resolve --force) with another known_at.
+    corrections.resolve(session, binary, "no", known_at=now - timedelta(days=20), actor="root",
+                        force=True, now=now + timedelta(seconds=1))
+    check_all(session, questions)
+    # An annulled question counts every forecast again, and so does a reopened one.
+    corrections.annul(session, mc, "void", actor="root", force=True,
+                      now=now + timedelta(seconds=2))
+    check_all(session, questions)
+    resolution.reopen(session, binary, now=now + timedelta(seconds=3))
+    check_all(session, questions)
+    session.commit()
+
+
+def test_versions_bump_on_every_change(session):
+    now, questions = random_world(session, 7)
+    q = questions[0]
+    before = session.get(QuestionStats, q.id).version
+    submit_forecast(session, q, make_user(session, "newcomer"), probability=0.4,
+                    at=now - timedelta(days=1))
+    after_forecast = session.scalar(select(QuestionStats.version).where(
+        QuestionStats.question_id == q.id))
+    resolution.resolve(session, q, "yes", actor="root", now=now)
+    after_resolution = session.scalar(select(QuestionStats.version).where(
+        QuestionStats.question_id == q.id))
+    assert before < after_forecast < after_resolution
+
+
+def test_missing_rows_are_computed_and_refresh_fills_them(session):
+    """A database migrated to 0005 has no rows: readers compute them, refresh stores them;
+    a forecast on a question without a row stores the full figures, not an increment."""
+    now, questions = random_world(session, 4)
+    session.execute(QuestionStats.__table__.delete())
+    session.flush()
+    read = question_stats.stats_for(session, [q.id for q in questions])
+    for q in questions:
+        n, count, last, crowd_now = slow_figures(session, q)
+        got = read[q.id]
+        assert (got.forecasters, got.forecasts, got.last_forecast_at) == (n, count, last)
+        assert got.crowd == (None if crowd_now is None else pytest.approx(crowd_now, abs=1e-12))
+    assert session.scalar(select(QuestionStats).limit(1)) is None
+    submit_forecast(session, questions[1], make_user(session, "late"), probability=0.6,
+                    at=now - timedelta(hours=1))
+    assert question_stats.refresh(session, None) == len(questions)
+    check_all(session, questions)
+
+
+def test_refresh_after_a_bulk_insert(session):
+    """Rows written without submit_forecast (the bulk paths) are counted by refresh."""
+    now, questions = random_world(session, 5)
+    user = make_user(session, "bulk")
+    q = questions[2]
+    session.execute(insert(Forecast), [
+        {"question_id": q.id, "user_id": user.id, "at": now - timedelta(minutes=i),
+         "probability": 0.05 + i / 100} for i in range(30)])
+    question_stats.refresh(session, [q.id])
+    check_all(session, questions)
+
+
+def test_thin_keeps_first_last_and_the_largest_moves():
+    rng = np.random.default_rng(0)
+    m = 5000
+    times = np.cumsum(rng.integers(1, 100, m))
+    values = np.cumsum(rng.normal(0, 0.001, (m, 2)), axis=0)
+    jump = 1234
+    values[jump:] += 0.5  # one move far larger than the others
+    kept = crowd.thin(times, values, 400)
+    assert len(kept) <= 400
+    assert kept[0] == 0 and kept[-1] == m - 1
+    assert np.all(np.diff(kept) > 0)
+    assert jump in kept
+    # Every one of the 200 evenly spaced instants shows the value that stood there.
+    edges = np.linspace(times[0], times[-1], 200)
+    standing = np.searchsorted(times, edges, side="right") - 1
+    assert set(standing.tolist()) <= set(kept.tolist())
+    # Short series are kept whole.
+    assert np.array_equal(crowd.thin(times[:300], values[:300], 400), np.arange(300))
+
+
+def test_history_is_thinned_with_the_exact_current_value(session):
+    now = timeutil.now()
+    users = [make_user(session, f"u{i}") for i in range(40)]
+    q = create_question(session, question_data(
+        slug="busy", open_at=timeutil.iso(now - timedelta(days=30)),
+        close_at=timeutil.iso(now + timedelta(days=30))))
+    rng = random.Random(9)
+    session.execute(insert(Forecast), [
+        {"question_id": q.id, "user_id": rng.choice(users).id,
+         "at": now - timedelta(days=29) + timedelta(minutes=10 * i),
+         "probability": round(rng.uniform(0.01, 0.99), 3)} for i in range(2000)])
+    question_stats.refresh(session, [q.id])
+    found = crowd.history(session, q, None, recent=60)
+    stats = question_stats.stats_of(session, q)
+    assert found.total == 2000 and len(found.points) <= crowd.CHART_POINTS
+    assert found.points[-1] == found.recent[-1]
+    assert found.points[-1][1] == pytest.approx(stats.crowd, abs=1e-15)
+    assert found.points[-1][2] == stats.forecasters
+    assert len(found.recent) == 60 and found.late == 0
+    assert crowd.History.from_doc(json.loads(json.dumps(found.to_doc()))) == found
