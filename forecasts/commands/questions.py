@@ -1,8 +1,14 @@
 """Getting questions in and out: `question create/import/list` and bundle `import`/`export`."""
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, TextIO
 
 import click
 
@@ -111,34 +117,78 @@ def question_reject(ctx: Context, slug: str, reason: str) -> None:
 @click.argument("path")
 @pass_ctx
 def import_(ctx: Context, path: str) -> None:
-    """Import a bundle: all of it, or nothing."""
+    """Import a bundle (.json, or .json.gz as `backup` writes): all of it, or nothing."""
     from forecasts.services import bundle
 
-    doc = read_json(path)
+    doc = read_bundle(path)
     with ctx.database().transaction() as session:
         counts = bundle.import_bundle(session, doc, actor=ACTOR)
     click.echo("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def read_bundle(path: str) -> object:
+    """The JSON document in a bundle file, gzip-compressed when its name ends in .gz."""
+    if not path.endswith(".gz"):
+        return read_json(path)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not valid JSON (line {exc.lineno}, "
+                                   f"column {exc.colno}: {exc.msg})") from None
+    except OSError as exc:  # also a file that is not gzip
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, EOFError):
+        raise click.ClickException(f"{path}: not a complete gzip-compressed UTF-8 file") from None
 
 
 @click.command("export")
 @click.argument("path")
 @pass_ctx
 def export(ctx: Context, path: str) -> None:
-    """Export everything but passwords and tokens as a bundle ('-' for stdout)."""
-    from forecasts.services import bundle
+    """Export everything but passwords and tokens as a bundle ('-' for stdout), read in
+    one snapshot and written as it is read."""
+    from forecasts.services.bundle import write_bundle
+    from forecasts.snapshot import snapshot
 
-    with ctx.database().session() as session:
-        doc = bundle.export_bundle(session)
-    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    db = ctx.database()
     if path == "-":
-        click.echo(text, nl=False)
+        out = sys.stdout
+        with snapshot(db) as session:
+            write_bundle(session, out)
+        out.write("\n")
         return
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        with atomic_file(Path(path)) as out, snapshot(db) as session:
+            counts = write_bundle(session, out)
+            out.write("\n")
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror}") from None
-    click.echo(f"exported {len(doc['questions'])} questions and {len(doc['forecasts'])} "
+    click.echo(f"exported {counts['questions']} questions and {counts['forecasts']} "
                f"forecasts to {path}")
+
+
+@contextmanager
+def atomic_file(path: Path, *, compress: bool = False) -> Iterator[TextIO]:
+    """A text file written under a temporary name and renamed into place when complete,
+    so that `path` never holds half a bundle; removed if anything fails."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        raw = open(tmp, "wb")
+        with raw:
+            stream = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=5, mtime=0) \
+                if compress else raw
+            with io.TextIOWrapper(stream, encoding="utf-8", write_through=False) as out:
+                yield out
+                out.flush()
+                if compress:
+                    stream.close()
+                raw.flush()
+                os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 COMMANDS = [question, import_, export]
