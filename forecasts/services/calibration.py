@@ -8,25 +8,34 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts.models import ANNULLED, Question, Resolution
+from forecasts.cache import cached
+from forecasts.models import ANNULLED, Forecast, Question, Resolution
 from forecasts.queries import score_inputs
+from forecasts.services import score_version
+from forecasts.services.leaderboard import BUMPED
 from forecasts.services.users import get_user
 
 CROWD = "crowd"
 N_BINS = 10
 
 
-def _resolved_binary_ids(session: Session) -> list[int]:
+def _resolved_binary_ids(session: Session, user_id: int | None = None) -> list[int]:
+    """Resolved (not annulled) binary questions; with `user_id`, only those the user
+    forecast (the forecasts index by user), so a profile never reads everyone's."""
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
-    return list(session.scalars(select(Question.id).join(Resolution, current).where(
-        Question.kind == "binary", Resolution.outcome != ANNULLED).order_by(Question.id)))
+    stmt = select(Question.id).join(Resolution, current).where(
+        Question.kind == "binary", Resolution.outcome != ANNULLED)
+    if user_id is not None:
+        stmt = stmt.where(Question.id.in_(select(Forecast.question_id)
+                                          .where(Forecast.user_id == user_id)))
+    return list(session.scalars(stmt.order_by(Question.id)))
 
 
 def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
     """(question index, p_yes, outcome, weight) of each standing forecast, each question
     weighing 1 in all, for a user or for the crowd."""
-    ids = _resolved_binary_ids(session)
     user_id = None if username == CROWD else get_user(session, username).id
+    ids = _resolved_binary_ids(session, user_id)
     inputs = score_inputs(session, ids, user_id=user_id)
     result = scoring.score_questions(inputs.questions, inputs.forecasts,
                                      crowd_points=username == CROWD)
@@ -41,7 +50,16 @@ def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
 
 
 def calibration(session: Session, username: str) -> dict[str, Any]:
-    """Ten display bins with Jeffreys intervals, and the exact Murphy decomposition."""
+    """Ten display bins with Jeffreys intervals, and the exact Murphy decomposition;
+    cached per (score version, user), since only a score change can change it."""
+    version = score_version.current(session)
+    if not version or session.info.get(BUMPED) == version:
+        return _calibration(session, username)
+    who = CROWD if username == CROWD else str(get_user(session, username).id)
+    return cached(f"calibration:{version}:{who}", lambda: _calibration(session, username))
+
+
+def _calibration(session: Session, username: str) -> dict[str, Any]:
     q, p_yes, outcome, weight = _points(session, username)
     n_questions = int(len(np.unique(q)))
     edges = np.linspace(0.0, 1.0, N_BINS + 1)

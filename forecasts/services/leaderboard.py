@@ -5,24 +5,34 @@ P = LEADERBOARD_PEER_PRIOR. Every row carries relative_brier, the mean of (the u
 Brier - the crowd's Brier) over the user's questions; the crowd's own row has 0 there
 (it is the baseline), and no peer scores. An interval is None when there is none to give:
 a single question, or the crowd ranked by a peer metric.
+
+Serving (issue #10): every transaction that changes scores bumps the score version and,
+in the same transaction, stores a snapshot of each metric's board over all questions
+(minimum 1, with the crowd; `store_snapshots`). `leaderboard` serves a snapshot whose
+version is current, and computes any other board on demand, caching it in the shared
+cache under (score version, arguments, digest of the chosen questions): a tag edit on a
+settled question changes a filtered board without changing scores, the digest sees it.
 """
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
+import json
+import sys
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case, delete, select
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts import config
+from forecasts import config, csvout
+from forecasts.cache import cached
 from forecasts.errors import InvalidInput
-from forecasts.models import (CrowdScore, Question, QuestionScoreBlock, QuestionTag, Resolution,
-                              User)
+from forecasts.models import (CrowdScore, LeaderboardSnapshot, Question, QuestionScoreBlock,
+                              QuestionTag, Resolution, User)
 from forecasts.queries import SCORE_RECORD, fetch_columns
+from forecasts.services import score_version
 
 METRICS = ("peer_global", "brier", "log", "peer", "peer_total")
 DEFAULT_METRIC = METRICS[0]
@@ -60,13 +70,45 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
                 peer_prior: float = DEFAULT_PEER_PRIOR) -> list[dict[str, Any]]:
     """Ranked rows {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
     "peer_global", "relative_brier", "coverage", "interval"} (SPEC section 8); the crowd's
-    row, if asked for, comes last with rank None."""
+    row, if asked for, comes last with rank None. Served from a snapshot or the cache
+    when one is current (the same rows as a fresh computation)."""
     if metric not in METRICS:
         raise InvalidInput(f"is not a metric (choose {', '.join(METRICS)})", where="metric")
     if isinstance(min_questions, bool) or not isinstance(min_questions, int) or min_questions < 1:
         raise InvalidInput("is not a whole number of at least 1", where="min_questions")
+    tag = tag.strip().lower() if tag else None
     chosen = _question_filter(tag, resolved_from, resolved_to)
-    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior)
+    params = (n_boot, seed, float(peer_prior))
+
+    def fresh() -> list[dict[str, Any]]:  # with the crowd, which callers may drop
+        return compute(session, chosen, metric, min_questions, True, *params)
+
+    version = score_version.current(session)
+    if not version or session.info.get(BUMPED) == version:
+        # Nothing versioned yet, or this transaction changed scores and has not committed:
+        # what it sees must not reach a cache other transactions read.
+        return compute(session, chosen, metric, min_questions, with_crowd, *params)
+    if tag is None and resolved_from is None and resolved_to is None and min_questions == 1:
+        key = snapshot_key(metric, *params)
+        rows = _snapshot(session, key, version)
+        if rows is None:
+            rows = cached(f"leaderboard:{version}:{key}", fresh)
+    else:
+        digest = hashlib.blake2b(np.array(session.scalars(chosen.order_by(Question.id)).all(),
+                                          np.int64).tobytes(), digest_size=12).hexdigest()
+        key = "|".join((metric, f"min={min_questions}", f"boot={n_boot}", f"seed={seed}",
+                        f"prior={float(peer_prior)!r}", f"questions={digest}"))
+        rows = cached(f"leaderboard:{version}:{key}", fresh)
+    return rows if with_crowd else [r for r in rows if r["rank"] is not None]
+
+
+def compute(session: Session, chosen, metric: str, min_questions: int, with_crowd: bool,
+            n_boot: int, seed: int, peer_prior: float,
+            records: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """The board of the `chosen` questions computed from the stored scores (no cache);
+    `records` reuses `_score_records(session, chosen)` already read."""
+    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior,
+                   records=records)
     out = _rows(session, board, range(len(board.user)))
     out.sort(key=lambda r: (r["rank"], r["user"].lower()))
     if with_crowd:
@@ -76,16 +118,57 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
     return out
 
 
+BUMPED = "score_version_bumped"  # session.info: the version this session bumped to
+
+
+def snapshot_key(metric: str, n_boot: int, seed: int, peer_prior: float) -> str:
+    """The snapshot key of a metric's board over all questions, minimum 1, with the crowd."""
+    return f"{metric}|min=1|boot={n_boot}|seed={seed}|prior={float(peer_prior)!r}"
+
+
+def _snapshot(session: Session, key: str, version: int) -> list[dict[str, Any]] | None:
+    data = session.scalar(select(LeaderboardSnapshot.data).where(
+        LeaderboardSnapshot.key == key, LeaderboardSnapshot.score_version == version))
+    return None if data is None else json.loads(data)
+
+
+def board_settings() -> tuple[int, int, float]:
+    """(bootstrap, seed, peer prior) of the running web app, else of the environment,
+    so snapshots are drawn as the pages that read them will ask."""
+    if "flask" in sys.modules:
+        from flask import current_app, has_app_context
+        if has_app_context():
+            values = current_app.config
+            return (values["LEADERBOARD_BOOTSTRAP"], values["LEADERBOARD_SEED"],
+                    float(values["LEADERBOARD_PEER_PRIOR"]))
+    values = config.load()
+    return (values["LEADERBOARD_BOOTSTRAP"], values["LEADERBOARD_SEED"],
+            float(values["LEADERBOARD_PEER_PRIOR"]))
+
+
+def store_snapshots(session: Session, version: int) -> None:
+    """Replace the snapshots with each metric's board at `version` (caller's transaction);
+    the score records are read once for all metrics."""
+    params = board_settings()
+    chosen = _question_filter(None, None, None)
+    records = _score_records(session, chosen)
+    session.execute(delete(LeaderboardSnapshot))
+    session.add_all(LeaderboardSnapshot(
+        key=snapshot_key(metric, *params), score_version=version,
+        data=json.dumps(compute(session, chosen, metric, 1, True, *params, records=records)))
+        for metric in METRICS)
+    session.flush()
+
+
 def standing(session: Session, user: User, *, n_boot: int = DEFAULT_BOOTSTRAP,
              seed: int = DEFAULT_SEED, peer_prior: float = DEFAULT_PEER_PRIOR
              ) -> tuple[dict[str, Any] | None, int]:
     """One forecaster's row of the default (global peer) leaderboard over all questions
-    (None if unranked) and the number of ranked forecasters. The bootstrap interval is
-    drawn for that forecaster only; it equals the full leaderboard's to rounding."""
-    board = _board(session, _question_filter(None, None, None), DEFAULT_METRIC, 1, n_boot,
-                   seed, peer_prior, intervals_for=[user.id])
-    at = np.flatnonzero(board.user == user.id)
-    return (_rows(session, board, at.tolist())[0] if at.size else None), len(board.user)
+    (None if unranked) and the number of ranked forecasters, read from the board's
+    snapshot (or cache) rather than recomputed."""
+    rows = leaderboard(session, n_boot=n_boot, seed=seed, peer_prior=peer_prior)
+    mine = [r for r in rows if r["user"] == user.username]
+    return (mine[0] if mine else None), len(rows)
 
 
 def _score_records(session: Session, chosen) -> tuple[np.ndarray, np.ndarray]:
@@ -103,14 +186,14 @@ def _score_records(session: Session, chosen) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _board(session: Session, chosen, metric: str, min_questions: int, n_boot: int, seed: int,
-           peer_prior: float, intervals_for: list[int] | None = None) -> scoring.Leaderboard:
+           peer_prior: float, records: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> scoring.Leaderboard:
     # Ordered by (question, user), so the bootstrap intervals agree across databases.
-    records, crowd_brier = _score_records(session, chosen)
+    records, crowd_brier = records or _score_records(session, chosen)
     return scoring.leaderboard(records["user_id"],
                                {k: records[k] for k in ("brier", "log", "peer", "coverage")},
                                metric=metric, min_questions=min_questions, n_boot=n_boot,
-                               seed=seed, intervals_for=intervals_for, peer_prior=peer_prior,
-                               crowd_brier=crowd_brier)
+                               seed=seed, peer_prior=peer_prior, crowd_brier=crowd_brier)
 
 
 def _number(x: float) -> float | None:
@@ -162,18 +245,6 @@ def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "interval_high": (r["interval"] or [None, None])[1]} for r in rows]
 
 
-def _safe_cell(value: Any) -> Any:
-    # A spreadsheet runs cells starting with these as formulas (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def leaderboard_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV of leaderboard rows, with formula-like text cells neutralised."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in flat_rows(rows):
-        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
-    return out.getvalue()
+    """CSV of leaderboard rows through the one CSV writer (formula-like text neutralised)."""
+    return csvout.write(flat_rows(rows), COLUMNS)

@@ -11,6 +11,7 @@ import scoring
 from forecasts.models import CrowdScore, Question, QuestionScore, QuestionScoreBlock, User
 from forecasts.queries import SCORE_RECORD, score_inputs
 from forecasts.services.questions import current_resolution
+from forecasts.services import leaderboard, score_version
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:
@@ -20,11 +21,22 @@ def _nullable(values: np.ndarray) -> list[float | None]:
 def rescore_questions(session: Session, question_ids: Sequence[int] | None = None) -> int:
     """Replace the stored scores of these questions (all questions when None).
 
-    Runs in the caller's transaction, so a failure leaves the old scores in place.
+    Runs in the caller's transaction, so a failure leaves the old scores in place. Bumps
+    the score version and stores the leaderboard snapshots in that same transaction.
     Returns the number of (question, user) score rows written.
     """
     if question_ids is not None and not question_ids:
         return 0
+    # First, so that concurrent score changes queue on the counter's row (PostgreSQL) and
+    # each one's snapshots are drawn from every score committed before it.
+    version = score_version.bump(session)
+    session.info[leaderboard.BUMPED] = version
+    n = _rescore(session, question_ids)
+    leaderboard.store_snapshots(session, version)
+    return n
+
+
+def _rescore(session: Session, question_ids: Sequence[int] | None) -> int:
     inputs = score_inputs(session, question_ids)
     for model in (QuestionScore, QuestionScoreBlock, CrowdScore):
         session.execute(delete(model) if question_ids is None else

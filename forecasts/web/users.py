@@ -87,9 +87,10 @@ def profile(username: str):
     """A forecaster's standing, scores, calibration and forecasts."""
     session = get_session()
     user = get_user(session, username)
-    standing, ranked = leaderboard.standing(session, user,
-                                            n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
-                                            seed=current_app.config["LEADERBOARD_SEED"])
+    config = current_app.config
+    standing, ranked = leaderboard.standing(session, user, n_boot=config["LEADERBOARD_BOOTSTRAP"],
+                                            seed=config["LEADERBOARD_SEED"],
+                                            peer_prior=config["LEADERBOARD_PEER_PRIOR"])
     n_forecasts, n_questions, first_at = browse.user_activity(session, user)
     return render_template(
         "users/profile.html", user=user, standing=standing, ranked=ranked,
