@@ -5,9 +5,7 @@ Alembic are imported inside the commands that need them.
 """
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,6 +13,7 @@ from typing import Any, Sequence
 import click
 
 from forecasts import config as settings
+from forecasts import csvout
 from forecasts import migrate, timeutil
 from forecasts.db import Database
 
@@ -63,12 +62,7 @@ def emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str]) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
+        click.echo(csvout.write(rows, columns), nl=False)
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
