@@ -86,7 +86,7 @@ def retry_after(limiter: Limiter) -> int:
 def too_many_requests(error: RateLimitExceeded):
     """429 with Retry-After: the API's JSON error under /api/, a page elsewhere."""
     seconds = retry_after(current_app.extensions[EXTENSION])
-    log.warning("rate limited: %s %s address=%s limit=%s retry_after=%ss", request.method,
+    log.info("rate limited: %s %s address=%s limit=%s retry_after=%ss", request.method,
                 request.path, client_address(), error.description, seconds)
     if request.blueprint == "api":
         from forecasts.api.errors import http_error
