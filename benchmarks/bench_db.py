@@ -1,7 +1,7 @@
 """Database benchmark: rescoring all forecasts and answering the leaderboard.
 
-Builds a synthetic database (default: 1,000,000 forecasts over 10,000 questions by
-1,000 users, on a temporary SQLite file), then times, each as the median of
+Builds a synthetic database with `forecasts synth` (default: 1,000,000 forecasts over
+10,000 questions by 1,000 users, on a temporary SQLite file), then times, each as the median of
 several runs:
 - `rescore`: rescoring every resolved question from the database, in one transaction;
 - `leaderboard`: the leaderboard service for metric brier with the crowd row;
@@ -28,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,60 +35,15 @@ sys.path.insert(0, str(ROOT))
 
 from forecasts import migrate  # noqa: E402
 from forecasts.db import Database  # noqa: E402
-from forecasts.services import leaderboard, scores  # noqa: E402
+from forecasts.services import leaderboard, scores, synth  # noqa: E402
 
-DAY = 86_400_000_000  # microseconds
-T0 = 1_767_225_600_000_000  # 2026-01-01
-
-
-def build(db: Database, n_forecasts: int, n_questions: int, n_users: int, seed: int) -> None:
-    """Insert users, questions, resolutions and forecasts with raw executemany."""
-    rng = np.random.default_rng(seed)
-    k = np.where(rng.random(n_questions) < 0.7, 2, rng.integers(3, 7, n_questions))
-    open_at = T0 + rng.integers(0, 300, n_questions) * DAY
-    close_at = open_at + rng.integers(30, 400, n_questions) * DAY
-    q = rng.integers(0, n_questions, n_forecasts)
-    u = rng.integers(0, n_users, n_forecasts)
-    at = open_at[q] + (rng.random(n_forecasts) * (close_at[q] - open_at[q])).astype(np.int64)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO users (id, username, role, session_epoch, created_at) VALUES (?, ?, ?, 0, ?)"
-            if db.is_sqlite else
-            "INSERT INTO users (id, username, role, session_epoch, created_at) VALUES (%s, %s, %s, 0, %s)",
-            [(i + 1, f"user{i}", "forecaster", T0) for i in range(n_users)])
-        ph = "?" if db.is_sqlite else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO questions (id, slug, title, description, kind, options_json, ordered, "
-            f"open_at, close_at, rule_json, created_at) VALUES ({', '.join([ph] * 11)})",
-            [(i + 1, f"q-{i}", f"Question {i}", "", "binary" if k[i] == 2 else "multiple_choice",
-              None if k[i] == 2 else json.dumps([f"option {j}" for j in range(k[i])]),
-              bool(k[i] > 3), int(open_at[i]), int(close_at[i]), '{"type": "manual"}', T0)
-             for i in range(n_questions)])
-        resolved = rng.random(n_questions) < 0.9
-        outcome_index = (rng.random(n_questions) * k).astype(int)
-        conn.exec_driver_sql(
-            f"INSERT INTO resolutions (question_id, outcome, known_at, note, actor, source, "
-            f"created_at) VALUES ({', '.join([ph] * 7)})",
-            [(int(i) + 1, ("yes" if outcome_index[i] else "no") if k[i] == 2 else f"option {outcome_index[i]}",
-              None, "", "bench", "manual", int(close_at[i]))
-             for i in np.flatnonzero(resolved)])
-        rows = []
-        for start in range(0, n_forecasts, 200_000):
-            stop = min(start + 200_000, n_forecasts)
-            rows.clear()
-            for i in range(start, stop):
-                kk = k[q[i]]
-                if kk == 2:
-                    rows.append((int(q[i]) + 1, int(u[i]) + 1, int(at[i]),
-                                 round(float(rng.uniform(0.01, 0.99)), 3), None, T0))
-                else:
-                    p = rng.dirichlet(np.ones(kk))
-                    p = np.clip(p, 0.001, None)
-                    rows.append((int(q[i]) + 1, int(u[i]) + 1, int(at[i]), None,
-                                 json.dumps((p / p.sum()).tolist()), T0))
-            conn.exec_driver_sql(
-                f"INSERT INTO forecasts (question_id, user_id, at, probability, probabilities_json, "
-                f"created_at) VALUES ({', '.join([ph] * 6)})", rows)
+def build(db: Database, n_forecasts: int, n_questions: int, n_users: int, hot: int,
+          seed: int) -> None:
+    """The data set of `forecasts synth` (valid bundle rows, so the database exports and
+    re-imports), in one transaction."""
+    with db.transaction() as session:
+        synth.synth(session, questions=n_questions, users=n_users, forecasts=n_forecasts,
+                    hot_question_forecasts=hot, seed=seed)
 
 
 def timed(func, runs: int) -> float:
@@ -106,6 +60,8 @@ def main() -> None:
     parser.add_argument("--forecasts", type=int, default=1_000_000)
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--hot-question-forecasts", type=int, default=0,
+                        help="Forecasts on one extra open question (issue #10 uses 50,000).")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", help="Default: a temporary SQLite file.")
     parser.add_argument("--keep", metavar="PATH",
@@ -126,8 +82,9 @@ def main() -> None:
             parser.error(f"{args.keep} does not hold a current schema; delete it to rebuild")
         with db.engine.connect() as conn:
             held = conn.exec_driver_sql("SELECT count(*) FROM forecasts").scalar()
-        if held != args.forecasts:
-            parser.error(f"{args.keep} holds {held} forecasts, not {args.forecasts}; "
+        if held != args.forecasts + args.hot_question_forecasts:
+            parser.error(f"{args.keep} holds {held} forecasts, not "
+                         f"{args.forecasts + args.hot_question_forecasts}; "
                          "delete it to rebuild")
     else:
         if not db.is_sqlite:
@@ -136,7 +93,7 @@ def main() -> None:
                 conn.execute(text("CREATE SCHEMA public"))
         migrate.upgrade(db)
         start = time.perf_counter()
-        build(db, args.forecasts, args.questions, args.users, seed=1)
+        build(db, args.forecasts, args.questions, args.users, args.hot_question_forecasts, seed=1)
         build_seconds = round(time.perf_counter() - start, 2)
 
     def rescore() -> None:
@@ -176,7 +133,8 @@ def main() -> None:
         score_rows = conn.exec_driver_sql("SELECT count(*) FROM question_scores").scalar()
     print(json.dumps({
         "database": db.engine.dialect.name, "forecasts": args.forecasts,
-        "questions": args.questions, "users": args.users, "score_rows": score_rows,
+        "questions": args.questions, "users": args.users,
+        "hot_question_forecasts": args.hot_question_forecasts, "score_rows": score_rows,
         "build_seconds": build_seconds,
         "rescore_seconds": round(rescore_s, 3), "fetch_forecasts_seconds": round(fetch_s, 3),
         "rescore_to_fetch_ratio": round(rescore_s / fetch_s, 2),
