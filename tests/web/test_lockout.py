@@ -191,3 +191,94 @@ def test_bad_lockout_settings_are_named(env, name, value):
     with pytest.raises(ConfigError, match=name):
         create_app({**env, name: value})
 
+
+
+# --- against a production server ---------------------------------------------
+
+class Browser:
+    """Just enough of a browser over http.client: keeps the session cookie (sent back
+    by hand, as it is Secure) and the page's CSRF token."""
+
+    def __init__(self, server):
+        self.server, self.cookie, self.set_cookies = server, "", []
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        from urllib.parse import urlencode
+
+        conn = self.server.connection()
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+        finally:
+            conn.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            self.set_cookies.append(header)
+            self.cookie = header.split(";", 1)[0]
+        return response.status, response.headers, text
+
+    def login(self, username: str, password: str):
+        _, _, page = self.request("GET", "/login")
+        token = TOKEN.search(page).group(1)
+        return self.request("POST", "/login", {"csrf_token": token, "username": username,
+                                               "password": password})
+
+
+def test_a_production_server_throttles_or_locks_and_lets_the_owner_back(env, database, tmp_path):
+    """waitress with FORECASTS_ENV=production (real argon2 cost, Secure cookies, limits on):
+    20 wrong passwords are refused as wrong passwords or throttled, the right password
+    during the lock is refused the same way, and the owner logs in once the window is over."""
+    import os
+
+    from tests import servers
+
+    with database.transaction() as s:
+        users.create_user(s, "alice", password=PASSWORD, passwords=Passwords())
+    process_env = {key: value for key, value in os.environ.items()
+                   if key not in ("PASSWORD_HASH_FAST", "RATELIMIT_ENABLED")}
+    process_env.update({
+        "DATABASE_URL": env["DATABASE_URL"], "FORECASTS_INSTANCE_PATH": str(tmp_path / "i"),
+        "FORECASTS_ENV": "production", "SECRET_KEY": "a production-like secret " + "x" * 20,
+        "PYTHONUNBUFFERED": "1",
+        # Short windows keep the test fast; the defaults are 30 s to 15 min and 10/minute.
+        "LOGIN_LOCKOUT_BASE_S": "1", "LOGIN_LOCKOUT_MAX_S": "2",
+        "RATELIMIT_LOGIN_ACCOUNT": "10 per 3 seconds"})
+    port = servers.free_port()
+    args = [str(servers.BIN / "forecasts"), "serve", "--no-scheduler", "--host", servers.HOST,
+            "--port", str(port), "--threads", "4"]
+    with servers._run(args, process_env, port, tmp_path / "server.log") as server:
+        stranger = Browser(server)
+        status, _, wrong_page = stranger.login("alicx", WRONG)  # unknown user, same length
+        assert status == 401
+        expected = TOKEN.sub("csrf", wrong_page).replace("alicx", "USER")
+        attacker = Browser(server)
+        answers = [attacker.login("alice", WRONG) for _ in range(20)]
+        statuses = [status for status, _, _ in answers]
+        assert set(statuses) <= {401, 429} and statuses[:5] == [401] * 5
+        assert statuses.count(429) >= 5  # the account's limit: 10 failures per window
+        for status, headers, page in answers:
+            if status == 401:  # wrong and locked alike: the same page
+                assert TOKEN.sub("csrf", page).replace("alice", "USER") == expected
+            else:
+                assert int(headers["Retry-After"]) >= 1 and "Too many requests" in page
+        owner = Browser(server)
+        status, _, page = owner.login("alice", PASSWORD)  # during the lock: refused
+        assert status in (401, 429)
+        if status == 401:
+            assert TOKEN.sub("csrf", page).replace("alice", "USER") == expected
+        time.sleep(3.5)  # past the longest lock (2 s) and the limit's window (3 s)
+        status, headers, _ = owner.login("alice", PASSWORD)
+        assert status == 303, server.output()
+        session_cookie = owner.set_cookies[-1]
+        assert session_cookie.startswith("__Host-session=")
+        assert all(flag in session_cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax",
+                                                       "Path=/"))
+        assert "Domain" not in session_cookie
+    with database.session() as s:
+        alice = users.get_user(s, "alice")
+        assert (alice.failed_logins, alice.locked_until) == (0, None)
