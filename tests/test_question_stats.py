@@ -198,5 +198,48 @@ def test_history_is_thinned_with_the_exact_current_value(session):
     assert found.points[-1] == found.recent[-1]
     assert found.points[-1][1] == pytest.approx(stats.crowd, abs=1e-15)
     assert found.points[-1][2] == stats.forecasters
-    assert len(found.recent) == 60 and found.late == 0
+    assert len(found.recent) == 60 and found.late == 0 and found.forecasts == 2000
     assert crowd.History.from_doc(json.loads(json.dumps(found.to_doc()))) == found
+
+
+def test_page_history_extended_per_forecast_equals_a_fresh_one(app, session, monkeypatch):
+    """The page's cached history, extended by each new forecast, shows the same recent
+    rows, totals and current point as a fresh computation; a backdated forecast, a gap
+    between views or a resolution makes it recompute."""
+    from forecasts.web.question_page import HISTORY_ROWS, page_history
+
+    fresh_history = crowd.history
+    passes = []
+    monkeypatch.setattr(crowd, "history", lambda *a, **k: passes.append(1) or fresh_history(*a, **k))
+    now = timeutil.now()
+    users = [make_user(session, f"u{i}") for i in range(30)]
+    q = create_question(session, question_data(
+        slug="busy", open_at=timeutil.iso(now - timedelta(days=30)),
+        close_at=timeutil.iso(now + timedelta(days=30))))
+    rng = random.Random(2)
+    steps, backdated, unseen = 460, 300, 200
+    with app.app_context():
+        for i in range(steps):
+            at = now - timedelta(days=29) + timedelta(minutes=7 * i)
+            if i == backdated:
+                at -= timedelta(days=1)  # not after the last point: recomputed
+            submit_forecast(session, q, rng.choice(users), probability=rng.choice(
+                [0.1, 0.2, 0.5, 0.8]), at=at)
+            if i == unseen:
+                continue  # a forecast nobody viewed: the next view recomputes
+            shown = page_history(session, q, None, question_stats.stats_of(session, q))
+            if i % 20 and i != steps - 1:
+                continue
+            fresh = fresh_history(session, q, None, recent=HISTORY_ROWS)
+            assert (shown.recent, shown.total, shown.late, shown.forecasts) == (
+                fresh.recent, fresh.total, fresh.late, fresh.forecasts)
+            assert shown.points[0] == fresh.points[0] and shown.points[-1] == fresh.points[-1]
+            assert len(shown.points) <= crowd.CHART_POINTS
+        # The first view, the one after the gap and the one after the backdated forecast.
+        assert len(passes) == 3
+        resolution.resolve(session, q, "yes", known_at=now - timedelta(days=28), actor="root",
+                           now=now)
+        found = current_resolution(session, q)
+        shown = page_history(session, q, found, question_stats.stats_of(session, q))
+        assert shown == fresh_history(session, q, found, recent=HISTORY_ROWS)
+        assert shown.late > 0 and len(passes) == 4

@@ -17,7 +17,7 @@ import scoring
 from forecasts import timeutil
 from forecasts.models import Question, Resolution
 from forecasts.queries import forecast_arrays
-from forecasts.services.question_stats import counted_before
+from forecasts.services.question_stats import Stats, counted_before
 
 # How many points of the crowd history a chart draws at most, as Metaculus thins its
 # charts: half evenly spaced in time, half where the crowd moved most, plus the first
@@ -31,25 +31,28 @@ Point = tuple[datetime, list[float], int]
 class History:
     """A question's crowd history restricted to the forecasts that count (see
     question_stats): `points` thinned for the chart, `recent` the latest changes exactly,
-    `total` the number of changes, `late` the forecasts made too late to count."""
+    `total` the number of changes, `late` the forecasts made too late to count and
+    `forecasts` the forecasts that count."""
 
     points: list[Point]
     recent: list[Point]
     total: int
     late: int
+    forecasts: int
 
     def to_doc(self) -> dict[str, Any]:
         """A JSON-able form, for a cache shared by processes."""
         def rows(points: list[Point]) -> list[Any]:
             return [[timeutil.to_micros(t), p, n] for t, p, n in points]
         return {"points": rows(self.points), "recent": rows(self.recent), "total": self.total,
-                "late": self.late}
+                "late": self.late, "forecasts": self.forecasts}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> History:
         def rows(raw: list[Any]) -> list[Point]:
             return [(timeutil.from_micros(t), list(p), int(n)) for t, p, n in raw]
-        return cls(rows(doc["points"]), rows(doc["recent"]), int(doc["total"]), int(doc["late"]))
+        return cls(rows(doc["points"]), rows(doc["recent"]), int(doc["total"]), int(doc["late"]),
+                   int(doc["forecasts"]))
 
 
 def thin(times: np.ndarray, crowd: np.ndarray, most: int = CHART_POINTS) -> np.ndarray:
@@ -80,7 +83,7 @@ def history(session: Session, question: Question, resolution: Resolution | None,
         late = int(len(at) - keep.sum())
         user, at, probs = user[keep], at[keep], probs[keep]
     if len(at) == 0:
-        return History([], [], 0, late)
+        return History([], [], 0, late, 0)
     times, crowd, n = scoring.crowd_series(user, at, probs)
 
     def points(index: np.ndarray) -> list[Point]:
@@ -88,4 +91,28 @@ def history(session: Session, question: Question, resolution: Resolution | None,
                 for t, row, c in zip(times[index].tolist(), crowd[index], n[index].tolist())]
 
     return History(points(thin(times, crowd)), points(np.arange(max(0, len(times) - recent),
-                                                                len(times))), len(times), late)
+                                                                len(times))),
+                   len(times), late, len(at))
+
+
+def extended(previous: History, stats: Stats, *, recent: int) -> History | None:
+    """`previous` brought up to the question's current figures when all that changed is
+    one forecast after its last point (the common case: a forecast made now), else None.
+
+    The new point is the stored current crowd at the stored last forecast time; a busy
+    question's page then costs no pass over its forecasts per new forecast."""
+    last = previous.points[-1][0] if previous.points else None
+    if stats.forecasts == previous.forecasts and stats.last_forecast_at == last:
+        return previous  # the figures were recomputed (a refresh) but did not change
+    if (stats.forecasts != previous.forecasts + 1 or stats.crowd is None
+            or stats.last_forecast_at is None
+            or (last is not None and stats.last_forecast_at <= last)):
+        return None
+    point: Point = (stats.last_forecast_at, list(stats.crowd), stats.forecasters)
+    points = [*previous.points, point]
+    if len(points) > CHART_POINTS:
+        times = np.array([timeutil.to_micros(t) for t, _, _ in points], np.int64)
+        keep = thin(times, np.array([p for _, p, _ in points], np.float64)).tolist()
+        points = [points[i] for i in keep]
+    return History(points, [*previous.recent, point][-recent:], previous.total + 1,
+                   previous.late, stats.forecasts)

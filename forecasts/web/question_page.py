@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -80,24 +80,31 @@ def _cache() -> Any:
     return get_cache()
 
 
-def _cached(key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    cache = _cache()
-    found = cache.get(key)
-    if found is None:
-        found = build()
-        cache.set(key, found)
-    return found
+def _history_key(question: Question, version: int, cut: datetime | None) -> str:
+    return (f"crowd-history:{question.id}:{version}:{len(question.options)}:"
+            f"{'' if cut is None else timeutil.to_micros(cut)}")
 
 
 def page_history(session: Session, question: Question, resolution: Resolution | None,
                  stats: Stats) -> crowd.History:
     """The crowd history the page and its chart show (only the forecasts that count),
-    computed once per change of the question's figures and cached."""
+    computed once per change of the question's figures and cached; after one new
+    forecast, the previous version's history is extended instead of recomputed."""
+    cache = _cache()
     cut = counted_before(question, resolution)
-    key = (f"crowd-history:{question.id}:{stats.version}:{len(question.options)}:"
-           f"{'' if cut is None else timeutil.to_micros(cut)}")
-    return crowd.History.from_doc(_cached(key, lambda: crowd.history(
-        session, question, resolution, recent=HISTORY_ROWS).to_doc()))
+    key = _history_key(question, stats.version, cut)
+    doc = cache.get(key)
+    if doc is not None:
+        return crowd.History.from_doc(doc)
+    found = None
+    if stats.version > 1:
+        previous = cache.get(_history_key(question, stats.version - 1, cut))
+        if previous is not None:
+            found = crowd.extended(crowd.History.from_doc(previous), stats, recent=HISTORY_ROWS)
+    if found is None:
+        found = crowd.history(session, question, resolution, recent=HISTORY_ROWS)
+    cache.set(key, found.to_doc())
+    return found
 
 
 def _deciding_point(doc: Mapping[str, Any] | None) -> tuple[datetime, float] | None:
