@@ -42,14 +42,22 @@ def as_rows(columns: Sequence[str], data: Iterable[Sequence[Any]] | Mapping[str,
 
 
 def insert_rows(session: Session, table: Table | type | str, columns: Sequence[str],
-                rows_or_arrays: Iterable[Sequence[Any]] | Mapping[str, Any]) -> int:
+                rows_or_arrays: Iterable[Sequence[Any]] | Mapping[str, Any], *,
+                expected: int | None = None) -> int:
     """Insert rows (tuples in `columns` order, or a mapping of column to array) into
-    `table` in the session's transaction; returns the number of rows written."""
+    `table` in the session's transaction; returns the number of rows written.
+
+    `expected` (how many rows are coming) lets SQLite drop the table's secondary indexes
+    and build them again after the insert when the new rows outnumber the old: sorting
+    once is faster than updating each index row by row (about a third of the time).
+    """
     rows = as_rows(columns, rows_or_arrays)
     conn = session.connection()
     name, cols = _name(table), ", ".join(columns)
     driver = conn.connection.driver_connection
     count = 0
+    if conn.dialect.name == "sqlite" and expected:
+        return _insert_rebuilding(session, name, columns, rows, expected)
     if conn.dialect.name == "postgresql":
         with driver.cursor() as cursor:
             with cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
@@ -72,6 +80,22 @@ def insert_rows(session: Session, table: Table | type | str, columns: Sequence[s
             count += len(chunk)
     finally:
         cursor.close()
+    return count
+
+
+def _insert_rebuilding(session: Session, name: str, columns: Sequence[str],
+                       rows: Iterable[Sequence[Any]], expected: int) -> int:
+    driver = session.connection().connection.driver_connection
+    held = driver.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    indexes = driver.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                             "AND tbl_name = ? AND sql IS NOT NULL", (name,)).fetchall()
+    if expected <= held or not indexes:
+        return insert_rows(session, name, columns, rows)
+    for index, _ in indexes:  # in the transaction: a failure rolls the drop back too
+        driver.execute(f'DROP INDEX "{index}"')
+    count = insert_rows(session, name, columns, rows)
+    for _, sql in indexes:
+        driver.execute(sql)
     return count
 
 

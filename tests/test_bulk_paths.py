@@ -282,3 +282,20 @@ def test_backup_keeps_the_newest_and_restores(database, runner, tmp_path):
     assert failed.exit_code != 0 and str(truncated) in failed.stderr
     with database.session() as s:
         assert counts(s) == before[1]
+
+
+def index_definitions(database) -> list[tuple]:
+    sql = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+           if database.is_sqlite else
+           "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")
+    with database.engine.connect() as conn:
+        return conn.exec_driver_sql(sql).all()
+
+
+def test_bulk_insert_into_an_empty_table_keeps_every_index(database):
+    before = index_definitions(database)
+    with database.transaction() as s:
+        synth(s, questions=20, users=5, forecasts=500, seed=4, now=NOW)
+    assert index_definitions(database) == before
+    with database.engine.connect() as conn:  # the rebuilt index answers queries
+        assert conn.exec_driver_sql("SELECT count(*) FROM forecasts WHERE user_id > 0").scalar() == 500

@@ -116,7 +116,7 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
         (ids[q], user_id[u], t, p, None if ps is None else json.dumps(ps), r, now_us)
         for q, u, t, p, ps, r in zip(checked.question, checked.user, checked.at.tolist(),
                                      checked.probability, checked.probabilities,
-                                     checked.rationale)))
+                                     checked.rationale)), expected=len(checked))
     if observations:
         session.execute(insert(Observation), [{**o, "recorded_by": actor} for o in observations])
     for slug, chain in checked_resolutions.items():

@@ -231,16 +231,19 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
         probability = [float(v) if bn else None for v, bn in zip(p.tolist(), is_binary.tolist())]
         qcol, ucol, atcol = q_ids[fq][order].tolist(), user_ids[fu][order].tolist(), at[order].tolist()
         ordering = order.tolist()
-        for start in range(0, total, CHUNK):
-            idx = ordering[start:start + CHUNK]
-            bulk.insert_rows(session, Forecast, (
-                "question_id", "user_id", "at", "probability", "probabilities_json", "rationale",
-                "created_at"),
-                ((q, u, t, probability[i], vectors[i], notes[i], t) for q, u, t, i in
-                 zip(qcol[start:start + CHUNK], ucol[start:start + CHUNK],
-                     atcol[start:start + CHUNK], idx)))
-            if progress is not None:
-                progress(len(idx))
+
+        def rows():
+            for start in range(0, total, CHUNK):
+                stop = min(start + CHUNK, total)
+                yield from ((q, u, t, probability[i], vectors[i], notes[i], t) for q, u, t, i in
+                            zip(qcol[start:stop], ucol[start:stop], atcol[start:stop],
+                                ordering[start:stop]))
+                if progress is not None:
+                    progress(stop - start)
+
+        bulk.insert_rows(session, Forecast, ("question_id", "user_id", "at", "probability",
+                                             "probabilities_json", "rationale", "created_at"),
+                         rows(), expected=total)
 
     scores.rescore_questions(session, q_ids[res].tolist())
     _refresh_stats(session)
