@@ -243,3 +243,37 @@ def test_page_history_extended_per_forecast_equals_a_fresh_one(app, session, mon
         shown = page_history(session, q, found, question_stats.stats_of(session, q))
         assert shown == fresh_history(session, q, found, recent=HISTORY_ROWS)
         assert shown.late > 0 and len(passes) == 4
+
+
+def test_question_page_history_is_shared_through_redis(env, session, monkeypatch):
+    """Two apps (two workers) on one Redis: the second serves the first one's history."""
+    import uuid
+
+    from forecasts import create_app
+
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test-question-history-{uuid.uuid4().hex}:"
+    now, questions = random_world(session, 6)
+    session.commit()
+    fresh_history = crowd.history
+    passes = []
+    monkeypatch.setattr(crowd, "history", lambda *a, **k: passes.append(1) or fresh_history(*a, **k))
+    pages = []
+    try:
+        for _ in range(2):
+            app = create_app({**env, "TESTING": True, "CACHE_URL": "redis://127.0.0.1:6379/0",
+                              "CACHE_KEY_PREFIX": prefix})
+            response = app.test_client().get(f"/questions/{questions[0].slug}/crowd.svg")
+            assert response.status_code == 200
+            pages.append(response.data)
+            app.extensions["forecasts_db"].dispose()
+        assert len(passes) == 1 and pages[0] == pages[1]
+        assert list(client.scan_iter(match=prefix + "*"))
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        client.delete(*keys) if keys else None

@@ -1,15 +1,14 @@
 """Everything the question page shows, gathered from the services in one place."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import logging
 from datetime import datetime
 from typing import Any, Mapping
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from forecasts import rules, timeutil
+from forecasts.cache import get_cache
 from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
 from forecasts.services import browse, crowd, evidence, question_stats
@@ -21,8 +20,7 @@ from forecasts.web.charts import series_chart
 from forecasts.web.forecast_form import ForecastForm
 
 HISTORY_ROWS = 60
-# Crowd histories kept by the in-process fallback cache (one per question and version).
-HISTORY_CACHE_SIZE = 64
+log = logging.getLogger(__name__)
 # How a resolution came about, by its source, in words for the page.
 SETTLED_BY = {
     "manual": "Resolved by an admin",
@@ -51,33 +49,20 @@ def settled_by(source: str) -> str:
     return SETTLED_BY.get(source, f"Settled ({source})")
 
 
-class _LocalCache:
-    """A small in-process LRU, for when the shared forecasts.cache is not there."""
-
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: str) -> Any:
-        with self.lock:
-            found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-            return found
-
-    def set(self, key: str, value: Any) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-def _cache() -> Any:
+def _cache_get(key: str) -> Any:
+    # A cache server that fails costs the computation, never the page (as cache.cached).
     try:
-        from forecasts.cache import get_cache
-    except ImportError:
-        return current_app.extensions.setdefault("forecasts.history_cache",
-                                                 _LocalCache(HISTORY_CACHE_SIZE))
-    return get_cache()
+        return get_cache().get(key)
+    except Exception:  # noqa: BLE001
+        log.warning("cache read failed for %s", key, exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value: Any) -> None:
+    try:
+        get_cache().set(key, value)
+    except Exception:  # noqa: BLE001
+        log.warning("cache write failed for %s", key, exc_info=True)
 
 
 def _history_key(question: Question, version: int, cut: datetime | None) -> str:
@@ -90,20 +75,19 @@ def page_history(session: Session, question: Question, resolution: Resolution | 
     """The crowd history the page and its chart show (only the forecasts that count),
     computed once per change of the question's figures and cached; after one new
     forecast, the previous version's history is extended instead of recomputed."""
-    cache = _cache()
     cut = counted_before(question, resolution)
     key = _history_key(question, stats.version, cut)
-    doc = cache.get(key)
+    doc = _cache_get(key)
     if doc is not None:
         return crowd.History.from_doc(doc)
     found = None
     if stats.version > 1:
-        previous = cache.get(_history_key(question, stats.version - 1, cut))
+        previous = _cache_get(_history_key(question, stats.version - 1, cut))
         if previous is not None:
             found = crowd.extended(crowd.History.from_doc(previous), stats, recent=HISTORY_ROWS)
     if found is None:
         found = crowd.history(session, question, resolution, recent=HISTORY_ROWS)
-    cache.set(key, found.to_doc())
+    _cache_set(key, found.to_doc())
     return found
 
 
