@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from forecasts import bulk, timeutil
 from forecasts.db import Database
 from forecasts.errors import ForecastsError
-from forecasts.models import (Forecast, Question, QuestionScore, QuestionTag, Resolution, User)
+from forecasts.models import (Forecast, Question, QuestionScore, QuestionStats, Resolution,
+                              User)
 from forecasts.services import forecasts as forecast_rules
-from forecasts.services import scores
+from forecasts.services import question_stats, scores
 from forecasts.services.bundle import export_bundle, import_bundle, write_bundle
 from forecasts.services.synth import synth, vector_thousandths
 from forecasts.services.users import create_user
@@ -105,13 +106,22 @@ def test_synth_makes_a_valid_realistic_data_set(database):
         assert score_rows(s) == stored
 
 
+def figures(session) -> dict[str, tuple]:
+    """The maintained question figures by slug (ids differ between databases)."""
+    return {slug: (n, m, last, crowd) for slug, n, m, last, crowd in session.execute(
+        select(Question.slug, QuestionStats.forecasters, QuestionStats.forecasts,
+               QuestionStats.last_forecast_at, QuestionStats.crowd_json)
+        .join(Question, Question.id == QuestionStats.question_id))}
+
+
 def test_synth_bundle_round_trips(database):
     with database.transaction() as s:
         synth(s, questions=60, users=12, forecasts=2500, hot_question_forecasts=100, seed=9,
               now=NOW)
     with database.session() as s:
         first = export_bundle(s)
-        before = counts(s), score_rows(s)
+        before = counts(s), score_rows(s), figures(s)
+    assert len(before[2]) > 40
     wipe(database)
     with database.transaction() as s:
         import_bundle(s, json.loads(json.dumps(first)))
@@ -119,6 +129,14 @@ def test_synth_bundle_round_trips(database):
         assert export_bundle(s) == first
         assert counts(s) == before[0]
         assert len(score_rows(s)) == len(before[1])
+        # Synth's and import's figures agree, and with a refresh from scratch.
+        assert {k: v for k, v in figures(s).items() if v[1]} == \
+            {k: v for k, v in before[2].items() if v[1]}
+    with database.transaction() as s:
+        question_stats.refresh(s, None)
+    with database.session() as s:
+        assert {k: v for k, v in figures(s).items() if v[1]} == \
+            {k: v for k, v in before[2].items() if v[1]}
 
 
 def test_synth_refuses_bad_counts_and_reused_names(database):
@@ -136,7 +154,8 @@ def test_synth_refuses_bad_counts_and_reused_names(database):
 def unusual_rows() -> list[dict]:
     """Valid rows the array checks leave to the row path, mixed with plain ones."""
     return [
-        {"question": "strike-2027", "user": "alice", "at": "2026-02-01T00:00:00Z", "probability": 0.2},
+        {"question": "strike-2027", "user": "alice", "at": "2026-02-01T00:00:00Z",
+         "probability": 0.2},
         {"question": "strike-2027", "user": "bob", "at": "2026-02-01T02:00:00+02:00",
          "probability": 0.3, "rationale": "offset"},
         {"question": "strike-2027", "user": "Carol", "at": "2026-02-01T00:00:00.25Z",
@@ -245,7 +264,8 @@ def test_export_is_one_snapshot_while_others_write(database, db_url):
 
 def test_export_command_writes_the_same_text_as_json_dumps(database, runner, tmp_path):
     with database.transaction() as s:
-        import_bundle(s, bundle(questions_=[question_data(), mc_data(title="Partenaire préféré — 2027?")],
+        import_bundle(s, bundle(questions_=[question_data(),
+                                            mc_data(title="Partenaire préféré — 2027?")],
                                 forecasts=unusual_rows()))
     assert runner("export", tmp_path / "out.json").exit_code == 0
     text = (tmp_path / "out.json").read_text(encoding="utf-8")
@@ -298,4 +318,5 @@ def test_bulk_insert_into_an_empty_table_keeps_every_index(database):
         synth(s, questions=20, users=5, forecasts=500, seed=4, now=NOW)
     assert index_definitions(database) == before
     with database.engine.connect() as conn:  # the rebuilt index answers queries
-        assert conn.exec_driver_sql("SELECT count(*) FROM forecasts WHERE user_id > 0").scalar() == 500
+        held = conn.exec_driver_sql("SELECT count(*) FROM forecasts WHERE user_id > 0").scalar()
+    assert held == 500

@@ -12,7 +12,7 @@ from forecasts import bulk, timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, DRAFT, PUBLISHED, REJECTED, Forecast, Observation,
                               Question, QuestionTag, Resolution, User)
-from forecasts.services import scores
+from forecasts.services import question_stats, scores
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.bundle_export import FORMAT, export_bundle, write_bundle
 from forecasts.services.bundle_forecasts import QuestionInfo, check_forecasts
@@ -99,7 +99,8 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
             for slug, q in [*by_slug.items(), *stored.items()]}
     checked = check_forecasts(_list(doc, "forecasts"), info,
                               lambda entry, i: _check_forecast(entry, i, by_slug, stored))
-    checked_resolutions = {slug: _check_resolution(by_slug[slug], value, f"questions[{i}] ({slug}).resolution")
+    checked_resolutions = {slug: _check_resolution(by_slug[slug], value,
+                                                   f"questions[{i}] ({slug}).resolution")
                            for slug, (i, value) in resolutions.items() if value is not None}
     observations = [check_observation(entry, where=f"observations[{i}]")
                     for i, entry in enumerate(_list(doc, "observations"))]
@@ -128,7 +129,8 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
                                    created_at=created, superseded_at=superseded, **columns))
     session.flush()
     scores.rescore_questions(session, [ids[s] for s in checked_resolutions])
-    _refresh_stats(session, sorted(set(ids[q] for q in set(checked.question))))
+    # The figures the list and page read, for the questions that got forecasts.
+    question_stats.refresh(session, sorted({ids[q] for q in set(checked.question)}))
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),
             "forecasts": len(checked), "observations": len(observations),
             "resolutions": len(checked_resolutions)}
@@ -154,16 +156,6 @@ def _insert_questions(session: Session, specs: list[QuestionSpec],
     bulk.insert_rows(session, QuestionTag, ("question_id", "tag", "position"), (
         (i, tag, position) for i, s in zip(ids, specs) for position, tag in enumerate(s.tags)))
     return {s.slug: i for i, s in zip(ids, specs)}
-
-
-def _refresh_stats(session: Session, question_ids: list[int]) -> None:
-    """The maintained per-question figures, for the questions that got forecasts."""
-    try:
-        from forecasts.services import question_stats
-    except ImportError:  # TODO(lead): helper A's question_stats lands in parallel
-        return
-    if question_ids:
-        question_stats.refresh(session, question_ids)
 
 
 def _split_review(data: object) -> tuple[dict[str, Any], object]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from forecasts import bulk, timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import Forecast, Question, QuestionTag, Resolution, User
-from forecasts.services import scores
+from forecasts.services import question_stats, scores
 
 DAY = 86_400_000_000  # microseconds
 TAGS = ("economy", "elections", "security", "science", "technology", "health", "climate",
@@ -246,14 +246,5 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
                          rows(), expected=total)
 
     scores.rescore_questions(session, q_ids[res].tolist())
-    _refresh_stats(session)
+    question_stats.refresh(session, q_ids.tolist())
     return SynthCounts(users=users, questions=n_q, resolved=len(res), forecasts=total)
-
-
-def _refresh_stats(session: Session) -> None:
-    """Bring the maintained question figures up to date after the bulk write."""
-    try:
-        from forecasts.services import question_stats
-    except ImportError:  # TODO(lead): helper A's question_stats lands in parallel
-        return
-    question_stats.refresh(session, None)
