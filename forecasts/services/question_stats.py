@@ -25,7 +25,7 @@ from forecasts import timeutil
 from forecasts.models import ANNULLED, Forecast, Question, QuestionStats, Resolution
 from forecasts.queries import forecast_arrays
 
-# Rows per statement when a refresh names its questions (SQLite's variable limit).
+# Questions per statement, well under SQLite's and PostgreSQL's bound-parameter limits.
 _CHUNK = 5000
 
 
