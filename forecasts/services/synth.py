@@ -132,7 +132,8 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
     closed = close_at <= now_us
     resolved = closed & (rng.random(n_q) < 0.85)
     early = resolved & (rng.random(n_q) < 0.1)
-    known_at = np.where(early, open_at + (rng.uniform(0.5, 0.95, n_q) * duration).astype(np.int64), 0)
+    known_at = np.where(early, open_at + (rng.uniform(0.5, 0.95, n_q) * duration).astype(np.int64),
+                        0)
     annulled = resolved & (rng.random(n_q) < 0.02)
     if hot_question_forecasts:  # the last question: open for 60 more days, binary
         h = n_q - 1
@@ -177,7 +178,8 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
     labels = [("no", "yes") if kk == 2 else tuple(f"Option {chr(65 + j)}" for j in range(kk))
               for kk in k.tolist()]
     outcome = ["annulled" if annulled[i] else labels[i][outcome_index[i]] for i in res.tolist()]
-    made = np.where(early, np.minimum(known_at + 2 * DAY, now_us), np.minimum(close_at + DAY, now_us))
+    made = np.where(early, np.minimum(known_at + 2 * DAY, now_us),
+                    np.minimum(close_at + DAY, now_us))
     bulk.insert_rows(session, Resolution, (
         "question_id", "outcome", "known_at", "note", "actor", "source", "created_at"), {
         "question_id": q_ids[res], "outcome": outcome,
@@ -195,8 +197,10 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
     total = forecasts + hot_question_forecasts
     if total:
         popularity = rng.lognormal(0.0, 1.0, len(forecastable))
-        fq = forecastable[rng.choice(len(forecastable), forecasts, p=popularity / popularity.sum())] \
-            if forecasts else np.empty(0, np.int64)
+        fq = np.empty(0, np.int64)
+        if forecasts:
+            fq = forecastable[rng.choice(len(forecastable), forecasts,
+                                         p=popularity / popularity.sum())]
         if hot_question_forecasts:
             fq = np.concatenate([fq, np.full(hot_question_forecasts, n_q - 1)])
         fu = rng.choice(users, total, p=activity / activity.sum())
@@ -211,25 +215,29 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
         is_binary = k[fq] == 2
         b = np.flatnonzero(is_binary)
         logit = np.log(truth_binary[fq[b]] / (1 - truth_binary[fq[b]]))
-        p[b] = binary_thousandths(_sigmoid(logit + bias[fu[b]] + sigma[b] * rng.normal(size=len(b)))) / GRAIN
+        noisy = logit + bias[fu[b]] + sigma[b] * rng.normal(size=len(b))
+        p[b] = binary_thousandths(_sigmoid(noisy)) / GRAIN
         vectors: list[str | None] = [None] * total
         for kk in range(3, 7):
             rows = np.flatnonzero(k[fq] == kk)
             if len(rows) == 0:
                 continue
             position_in_kind = np.searchsorted(np.flatnonzero(k == kk), fq[rows])
-            z = np.log(truth_vectors[kk][position_in_kind]) + sigma[rows, None] * rng.normal(size=(len(rows), kk))
+            z = (np.log(truth_vectors[kk][position_in_kind])
+                 + sigma[rows, None] * rng.normal(size=(len(rows), kk)))
             z = np.exp(z - z.max(axis=1, keepdims=True))
             thousandths = vector_thousandths(z / z.sum(axis=1, keepdims=True))
             for row, vector in zip(rows.tolist(), (thousandths / GRAIN).tolist()):
                 vectors[row] = json.dumps(vector)
         with_note = np.flatnonzero(rng.random(total) < 0.05)
         notes: list[str | None] = [None] * total
-        for row, choice in zip(with_note.tolist(), rng.integers(0, len(RATIONALES), len(with_note)).tolist()):
+        picks = rng.integers(0, len(RATIONALES), len(with_note))
+        for row, choice in zip(with_note.tolist(), picks.tolist()):
             notes[row] = RATIONALES[choice]
         order = np.argsort(at, kind="stable")  # ids in time order, as forecasts arrive
         probability = [float(v) if bn else None for v, bn in zip(p.tolist(), is_binary.tolist())]
-        qcol, ucol, atcol = q_ids[fq][order].tolist(), user_ids[fu][order].tolist(), at[order].tolist()
+        qcol, ucol = q_ids[fq][order].tolist(), user_ids[fu][order].tolist()
+        atcol = at[order].tolist()
         ordering = order.tolist()
 
         def rows():
