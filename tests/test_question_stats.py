@@ -277,3 +277,47 @@ def test_question_page_history_is_shared_through_redis(env, session, monkeypatch
     finally:
         keys = list(client.scan_iter(match=prefix + "*"))
         client.delete(*keys) if keys else None
+
+
+def test_concurrent_forecasts_keep_the_figures_exact(db_url, database):
+    """Forecasts committed at once from several connections (PostgreSQL runs them
+    concurrently) lose no update: the row equals a fresh computation afterwards,
+    including for the first forecasts, which race to create the row."""
+    import threading
+
+    from forecasts.db import Database
+    from forecasts.services.questions import get_question
+    from forecasts.services.users import get_user
+    from tests.builders import make_question
+
+    with database.transaction() as s:
+        make_question(s, open_at="2020-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
+        for i in range(4):
+            make_user(s, f"user{i}")
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def work(i: int) -> None:
+        db = Database(db_url)
+        try:
+            start.wait()
+            for k in range(10):
+                with db.transaction() as s:
+                    submit_forecast(s, get_question(s, "strike-2027"), get_user(s, f"user{i}"),
+                                    probability=0.1 + 0.02 * k + 0.01 * i)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with database.session() as s:
+        q = get_question(s, "strike-2027")
+        assert s.get(QuestionStats, q.id).version >= 1
+        check_all(s, [q])
+        assert s.get(QuestionStats, q.id).forecasts == 40
