@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from forecasts import timeutil
-from forecasts.models import Forecast, Question, QuestionStats, Resolution
+from forecasts.models import Forecast, Question, QuestionStats
 from forecasts.services import corrections, crowd, question_stats, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question, current_resolution

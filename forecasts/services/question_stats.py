@@ -62,6 +62,7 @@ def _cutoffs(session: Session, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarr
     qid = np.array([r[0] for r in rows], np.int64)
     n_options = np.array([len(json.loads(r[1])) if r[1] else 2 for r in rows], np.int64)
     never = np.iinfo(np.int64).max
+    # resolution.effective_close (min of close and known_at), on plain rows for speed.
     cut = [never if outcome is None or outcome == ANNULLED else
            timeutil.to_micros(close if known is None else min(close, known))
            for _, _, close, outcome, known in rows]
