@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench install clean browser
+.PHONY: demo test bench bench-web install clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_db.py
+
+# gunicorn (2 workers) under load on the 1M-forecast synth data set, SQLite then PostgreSQL
+# (BENCH_PG_URL; BENCH_WEB_FORECASTS for a smaller set). One JSON line per case.
+bench-web: $(TEST_STAMP)
+	$(BIN)/python benchmarks/bench_web.py $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

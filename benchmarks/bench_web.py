@@ -67,7 +67,9 @@ def forecasts_cli() -> list[str]:
 def prepare_postgres(url: str) -> None:
     """Create the database when missing, then empty it (it is the benchmark's own)."""
     from sqlalchemy import create_engine, text
-    parts = urllib.parse.urlsplit(url)
+    sys.path.insert(0, str(ROOT))
+    from forecasts.db import normalise_url
+    parts = urllib.parse.urlsplit(normalise_url(url))
     name = parts.path.lstrip("/")
     if name in ("", "postgres", "test"):
         raise SystemExit(f"BENCH_PG_URL: refusing to empty database {name!r}")
@@ -78,7 +80,7 @@ def prepare_postgres(url: str) -> None:
                             {"n": name}).scalar():
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
