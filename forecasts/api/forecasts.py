@@ -11,7 +11,6 @@ from forecasts.api.render import forecast_json
 from forecasts.db import get_session
 from forecasts.services import forecasts
 
-FIELDS = ("probability", "probabilities", "rationale")
 # Answers carrying one user's data must not sit in a shared cache.
 PRIVATE = {"Cache-Control": "no-store"}
 
@@ -21,9 +20,9 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     """Record a forecast now on an open question: 201 with the stored forecast."""
     session = get_session()
     user = auth.authenticated_user(session, write=True)
-    params.query()
+    params.query("submitForecast")
     question = find(session, slug)
-    body = params.json_body(FIELDS)
+    body = params.json_body("submitForecast")
     try:
         forecast = forecasts.submit_forecast(
             session, question, user, probability=body.get("probability"),
@@ -41,10 +40,9 @@ def my_forecasts() -> tuple[Response, dict[str, str]]:
     """A page of your forecasts, newest first, optionally on one question."""
     session = get_session()
     user = auth.authenticated_user(session, write=False)
-    args = params.query("question", *paging.PARAMS)
+    args = params.query("listMyForecasts")
     page = paging.page_request(args, "forecasts")
-    slug = params.text(args, "question")
-    question = find(session, slug) if slug else None
+    question = find(session, args["question"]) if args["question"] else None
     before = None
     if page.after is not None:
         before = (timeutil.from_micros(page.after[0]), page.after[1])

@@ -8,21 +8,15 @@ from forecasts.api.blueprint import bp
 from forecasts.db import get_session
 from forecasts.services import leaderboard as board
 
-PARAMS = ("metric", "tag", "min_questions", "with_crowd", "from", "to")
-MAX_MIN_QUESTIONS = 1_000_000
-
 
 @bp.get("/leaderboard", merge_slashes=False)
 def leaderboard() -> Response:
     """Ranked rows over resolved questions, with seeded bootstrap intervals."""
-    args = params.query(*PARAMS)
+    args = params.query("getLeaderboard")
     rows = board.leaderboard(
-        get_session(), metric=params.text(args, "metric") or board.DEFAULT_METRIC,
-        tag=params.text(args, "tag"),
-        resolved_from=params.timestamp(args, "from"), resolved_to=params.timestamp(args, "to"),
-        min_questions=params.integer(args, "min_questions", default=1, low=1,
-                                     high=MAX_MIN_QUESTIONS),
-        with_crowd=params.boolean(args, "with_crowd", default=False),
+        get_session(), metric=args["metric"], tag=args["tag"],
+        resolved_from=args["from"], resolved_to=args["to"],
+        min_questions=args["min_questions"], with_crowd=args["with_crowd"],
         n_boot=current_app.config["LEADERBOARD_BOOTSTRAP"],
         seed=current_app.config["LEADERBOARD_SEED"],
         peer_prior=current_app.config["LEADERBOARD_PEER_PRIOR"])

@@ -13,18 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import request
+
 from forecasts import timeutil
-from forecasts.api import params
+from forecasts.api.operations import MAX_CURSOR, MAX_OFFSET
 from forecasts.errors import InvalidInput
 
-DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-MAX_OFFSET = 1_000_000_000
 # A keyset cursor holds (time in microseconds, id); its time must be a representable date.
 _FIRST, _LAST = (timeutil.to_micros(d.replace(tzinfo=timeutil.UTC))
                  for d in (datetime.min, datetime.max))
 _MAX_ID = 2 ** 31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
-_MAX_CURSOR = 200
-PARAMS = ("limit", "offset", "cursor")
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def _int(value: Any, low: int, high: int) -> bool:
 def _from_cursor(cursor: str, kind: str, limit: int) -> PageRequest:
     bad = InvalidInput("is not a cursor this list gave out; start again without it",
                        where="cursor")
-    if len(cursor) > _MAX_CURSOR:
+    if len(cursor) > MAX_CURSOR:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -67,15 +65,13 @@ def _from_cursor(cursor: str, kind: str, limit: int) -> PageRequest:
     raise bad
 
 
-def page_request(args: dict[str, str], kind: str) -> PageRequest:
-    """`limit` (1-200, default 50) and the page's start from `offset` or `cursor`."""
-    limit = params.integer(args, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-    if "cursor" in args and "offset" in args:
-        raise InvalidInput("give either offset or cursor, not both", where="cursor")
-    if args.get("cursor"):
-        return _from_cursor(args["cursor"], kind, limit)
-    return PageRequest(limit, offset=params.integer(args, "offset", default=0, low=0,
-                                                    high=MAX_OFFSET))
+def page_request(args: dict[str, Any], kind: str) -> PageRequest:
+    """The page from the checked `limit`, `offset` and `cursor` of params.query."""
+    if args["cursor"] is not None:
+        if "offset" in request.args:
+            raise InvalidInput("give either offset or cursor, not both", where="cursor")
+        return _from_cursor(args["cursor"], kind, args["limit"])
+    return PageRequest(args["limit"], offset=args["offset"])
 
 
 def page(items: list[dict[str, Any]], limit: int, next_cursor: str | None) -> dict[str, Any]:

@@ -1,33 +1,34 @@
-"""Reading requests: the query string and JSON bodies, strictly.
+"""Reading requests: the query string and JSON bodies, strictly, by their declarations.
 
-400 (MalformedRequest) when the request cannot be read at all; 422 (InvalidInput)
-when it can be read but a value is wrong.
+Each operation's parameters and body are declared once in forecasts.api.operations; this
+module enforces exactly those declarations. 400 (MalformedRequest) when the request
+cannot be read at all; 422 (InvalidInput) when it can be read but a value is wrong.
 """
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from flask import current_app, request
 
 from forecasts import timeutil
+from forecasts.api import validate
 from forecasts.api.errors import MalformedRequest
+from forecasts.api.operations import BODY, QUERY, Param
+from forecasts.api.schemas import SCHEMAS
 from forecasts.errors import InvalidInput
 
 MAX_BODY = 256 * 1024
-MAX_TEXT = 200
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-_TRUE = ("", "1", "true", "yes", "on")
+_TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number",
                bool: "a boolean", type(None): "null"}
 
 
-def query(*allowed: str) -> dict[str, str]:
-    """The query string as {name: value}; unknown, repeated or NUL-bearing parameters are
-    rejected (a typo such as `limt=5` must not pass silently)."""
+def _raw_query(allowed: tuple[str, ...]) -> dict[str, str]:
+    # Unknown, repeated or NUL-bearing parameters: a typo such as `limt=5` must not pass.
     args = request.args
     unknown = sorted(set(args) - set(allowed))
     if unknown:
@@ -45,54 +46,59 @@ def query(*allowed: str) -> dict[str, str]:
     return values
 
 
-def text(args: dict[str, str], name: str, *, limit: int = MAX_TEXT) -> str | None:
-    """A text parameter, stripped; None when absent or empty."""
-    value = args.get(name, "").strip()
-    if len(value) > limit:
-        raise InvalidInput(f"is longer than {limit} characters", where=name)
-    return value or None
+def _convert(param: Param, raw: str) -> Any:
+    """The typed value of one parameter's text, checked against its schema."""
+    schema, name = param.schema, param.name
+    kind = schema["type"]
+    value: Any = raw
+    if kind == "integer":
+        if not _INTEGER.match(raw.strip()):
+            raise InvalidInput(f"{raw[:40]!r} is not a whole number", where=name)
+        value = int(raw)
+    elif kind == "boolean":
+        lowered = raw.strip().lower()
+        if not lowered:
+            raise InvalidInput("is empty (give true or false)", where=name)
+        if lowered not in _TRUE + _FALSE:
+            raise InvalidInput(f"{raw[:40]!r} is not true or false", where=name)
+        value = lowered in _TRUE
+    validate.check(value, schema, where=name)
+    if schema.get("format") == "date-time":
+        return timeutil.parse(value, where=name)
+    return value.strip() if isinstance(value, str) else value
 
 
-def integer(args: dict[str, str], name: str, *, default: int, low: int, high: int) -> int:
-    """A whole-number parameter within [low, high]."""
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    if not _INTEGER.match(raw):
-        raise InvalidInput(f"{raw[:40]!r} is not a whole number", where=name)
-    value = int(raw)
-    if not low <= value <= high:
-        raise InvalidInput(f"{value} is not between {low} and {high}", where=name)
-    return value
-
-
-def boolean(args: dict[str, str], name: str, *, default: bool) -> bool:
-    """true/false, 1/0, yes/no, on/off; a bare `?name` means true."""
-    if name not in args:
-        return default
-    raw = args[name].strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise InvalidInput(f"{args[name][:40]!r} is not true or false", where=name)
-
-
-def timestamp(args: dict[str, str], name: str) -> datetime | None:
-    """An ISO 8601 parameter in UTC; None when absent."""
-    raw = text(args, name, limit=40)
-    if raw is None:
-        return None
-    return timeutil.parse(raw, where=name)
+def query(operation: str) -> dict[str, Any]:
+    """The operation's declared query parameters, checked and typed: {name: value}, the
+    declared default (or None) for each one not given."""
+    declared = QUERY[operation]
+    raw = _raw_query(tuple(p.name for p in declared))
+    return {p.name: _convert(p, raw[p.name]) if p.name in raw else p.schema.get("default")
+            for p in declared}
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def json_body(fields: Iterable[str]) -> dict[str, Any]:
-    """The request's JSON object: content type, encoding, syntax and field names checked."""
-    fields = tuple(fields)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys; a client that repeats one meant something.
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise MalformedRequest(f"repeats the key {key[:40]!r}", where="body")
+        data[key] = value
+    return data
+
+
+def _resolve(reference: str) -> dict[str, Any]:
+    return SCHEMAS[reference.removeprefix("#/components/schemas/")]
+
+
+def json_body(operation: str) -> dict[str, Any]:
+    """The request's JSON object: content type, encoding, syntax, repeated keys, then the
+    operation's declared body schema (fields named as `forecast.probability`)."""
+    schema_name, where = BODY[operation]
     if not request.is_json:
         raise MalformedRequest(f"send a JSON body with Content-Type: application/json, not "
                                f"{request.mimetype or 'nothing'!r}", where="Content-Type")
@@ -101,7 +107,7 @@ def json_body(fields: Iterable[str]) -> dict[str, Any]:
     request.max_content_length = min(app_limit, MAX_BODY) if app_limit else MAX_BODY
     try:
         data = json.loads(request.get_data(cache=False).decode("utf-8"),
-                          parse_constant=_no_constants)
+                          parse_constant=_no_constants, object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         raise MalformedRequest("is not UTF-8 text", where="body") from None
     except RecursionError:
@@ -110,8 +116,10 @@ def json_body(fields: Iterable[str]) -> dict[str, Any]:
         raise MalformedRequest(f"is not valid JSON ({error})", where="body") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"must be a JSON object, not {_JSON_TYPES[type(data)]}", where="body")
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise InvalidInput(f"unknown field(s) {', '.join(repr(k[:40]) for k in unknown)} "
-                           f"(expected: {', '.join(fields)})", where="body")
+    schema = SCHEMAS[schema_name]
+    # Unknown fields are the body's fault as a whole, the rest the named field's.
+    validate.check(data, {"additionalProperties": False,
+                          "properties": {name: {} for name in schema["properties"]}},
+                   where="body")
+    validate.check(data, schema, where=where, resolve=_resolve)
     return data

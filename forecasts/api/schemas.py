@@ -106,7 +106,8 @@ SCHEMAS: dict[str, Schema] = {
     "QuestionPage": page_of("Question"),
     "ForecastInput": {
         **closed({"probability": {**PROBABILITY, "description": "Binary: the probability of yes."},
-                  "probabilities": {**PROBABILITIES, "description":
+                  "probabilities": {**PROBABILITIES, "minItems": 2, "maxItems": 20,
+                                    "description":
                                     "Multiple choice: one probability per option, each in "
                                     f"[{P_MIN}, {P_MAX}], summing to 1 within 1e-6."},
                   "rationale": {"type": ["string", "null"], "maxLength": MAX_RATIONALE}},

@@ -91,11 +91,11 @@ BAD_BODIES = [
     ('{"probability": -0.3}', "application/json", 422, "forecast.probability"),
     ('{"probabilities": [0.3, 0.7]}', "application/json", 422, "forecast"),
     ('{"probability": 0.3, "confidence": 2}', "application/json", 422, "body"),
-    ('{"probability": 0.3, "rationale": 5}', "application/json", 422, "rationale"),
+    ('{"probability": 0.3, "rationale": 5}', "application/json", 422, "forecast.rationale"),
     ('{"probability": 0.3, "rationale": "a\\u0000b"}', "application/json", 422, "rationale"),
     ('{"probability": 0.3, "rationale": "\\ud800"}', "application/json", 422, "rationale"),
     ('{"probability": 0.3, "rationale": "' + "x" * 10001 + '"}', "application/json", 422,
-     "rationale"),
+     "forecast.rationale"),
 ]
 
 

@@ -36,7 +36,7 @@ def scored(world, database):
     ("metric=peer&with_crowd=true", ["--metric", "peer", "--with-crowd"]),
     ("metric=peer_total", ["--metric", "peer_total"]),
     ("with_crowd=1", ["--with-crowd"]),
-    ("with_crowd", ["--with-crowd"]),
+    ("with_crowd=on", ["--with-crowd"]),
     ("with_crowd=false", []),
     ("tag=trade", ["--tag", "trade"]),
     ("min_questions=2", ["--min-questions", "2"]),

@@ -7,7 +7,6 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from forecasts.api import forecasts, leaderboard, questions
 from forecasts.api.openapi import DOCUMENT
 from tests.api import spec
 
@@ -32,24 +31,51 @@ def test_every_route_is_documented_and_every_documented_route_exists(app):
     assert routes == documented
 
 
-@pytest.mark.parametrize("path, accepted", [
-    ("/questions", questions.LIST_PARAMS),
-    ("/leaderboard", leaderboard.PARAMS),
-    ("/me/forecasts", ("question", "limit", "offset", "cursor")),
-])
-def test_documented_query_parameters_are_the_accepted_ones(path, accepted):
-    operation = DOCUMENT["paths"][path]["get"]
-    names = set()
-    for parameter in operation["parameters"]:
-        if "$ref" in parameter:
-            parameter = DOCUMENT["components"]["parameters"][parameter["$ref"].split("/")[-1]]
-        names.add(parameter["name"])
-    assert names == set(accepted)
+# One valid value per declared query parameter, to send to the live endpoint.
+EXAMPLES = {"status": "open", "tag": "trade", "q": "strike", "sort": "newest", "mine": "false",
+            "unforecast": "false", "stale": "false", "limit": "5", "offset": "0",
+            "cursor": None, "question": "strike-open", "metric": "brier", "min_questions": "1",
+            "with_crowd": "true", "from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
 
 
-def test_request_schema_matches_the_accepted_fields():
+def _operations():
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+@pytest.mark.parametrize("path, method, operation", list(_operations()),
+                         ids=[op["operationId"] for _, _, op in _operations()])
+def test_documented_query_parameters_are_the_accepted_ones(api, world, path, method,
+                                                           operation):
+    url = "/api/v1" + path.replace("{slug}", "strike-open")
+    declared = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+    for name in declared:
+        value = EXAMPLES[name]
+        if value is None:  # a cursor comes from a previous page
+            first = api.get(url + "?limit=1", token=world.tokens["alice"]).body
+            value = first["next_cursor"]
+        response = api.request(method.upper(), f"{url}?{name}={value}",
+                               token=world.tokens["alice"], json={"probability": 0.5})
+        assert response.status_code in (200, 201), (name, response.body)
+    undeclared = api.request(method.upper(), url + "?undeclared=1", token=world.tokens["alice"],
+                             json={"probability": 0.5})
+    assert undeclared.status_code == 400 and undeclared.body["error"]["where"] == "query"
+    for name in declared:
+        assert name in undeclared.body["error"]["message"]
+
+
+def test_every_documented_body_field_is_accepted(api, world):
     schema = DOCUMENT["components"]["schemas"]["ForecastInput"]
-    assert set(schema["properties"]) == set(forecasts.FIELDS)
+    examples = {"probability": 0.4, "rationale": "because"}
+    assert set(schema["properties"]) == {*examples, "probabilities"}
+    response = api.post("/api/v1/questions/strike-open/forecasts", token=world.tokens["alice"],
+                        json=examples)
+    assert response.status_code == 201
+    response = api.post("/api/v1/questions/partner-open/forecasts",
+                        token=world.tokens["alice"],
+                        json={"probabilities": [0.25, 0.25, 0.25, 0.25]})
+    assert response.status_code == 201
 
 
 def test_writes_declare_bearer_security():

@@ -250,7 +250,7 @@ def stale_alice(world, session):
 @pytest.mark.parametrize("user, query, expected", [
     ("alice", "mine=true", ["tariff-bins", "strike-resolved"]),
     ("alice", "stale=1", ["tariff-bins"]),
-    ("alice", "unforecast", ["partner-open", "strike-open", "strike-later", "strike-closed",
+    ("alice", "unforecast=true", ["partner-open", "strike-open", "strike-later", "strike-closed",
                              "strike-annulled"]),
     ("bob", "mine=yes", ["partner-open", "strike-open", "strike-resolved"]),
     ("bob", "stale=true", []),  # bob's forecasts are days old
