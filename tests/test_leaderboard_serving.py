@@ -159,3 +159,23 @@ def test_an_unreachable_cache_server_costs_only_the_computation(runner, tmp_path
         assert client.get("/users/alice").status_code == 200
     finally:
         app.extensions["forecasts_db"].dispose()
+
+
+def test_a_users_calibration_reads_their_questions_only_and_is_unchanged(
+        runner, tmp_path, database, monkeypatch):
+    doc = scenario()
+    doc["users"].append({"username": "carol"})
+    doc["forecasts"].append({"question": "strike", "user": "carol",
+                             "at": "2025-02-01T00:00:00Z", "probability": 0.35})
+    load(runner, tmp_path, doc)
+    assert runner("resolve-due", "--now", NOW).exit_code == 0
+    with database.session() as s:
+        carol = get_user(s, "carol")
+        strike = s.scalars(select(Question.id).where(Question.slug == "strike")).one()
+        assert calibration._resolved_binary_ids(s, carol.id) == [strike]
+        own = {n: calibration._calibration(s, n) for n in ("alice", "bob", "carol")}
+        assert own["carol"]["questions"] == 1
+        every = calibration._resolved_binary_ids  # the former reading: every question
+        monkeypatch.setattr(calibration, "_resolved_binary_ids",
+                            lambda session, user_id=None: every(session))
+        assert {n: calibration._calibration(s, n) for n in own} == own
