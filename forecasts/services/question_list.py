@@ -120,14 +120,21 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
     # The figures come from question_stats (kept on write); a question without a row
     # (a database not rescored since migration 0005) sorts as unforecast and has its
     # figures computed below.
-    stmt, hits = _filtered(session, Question, Resolution, QuestionStats, **filters)
+    stmt, hits = _filtered(session, Question.id, **filters)
     stmt = stmt.outerjoin(QuestionStats, QuestionStats.question_id == Question.id)
     order = {"default": ((hits.c.rank,) if hits is not None else ()) + _default_order(now),
              "closing": (Question.close_at, Question.id),
              "forecasters": (func.coalesce(QuestionStats.forecasters, 0).desc(),
                              Question.close_at, Question.id),
              "newest": (Question.open_at.desc(), Question.id.desc())}[sort]
-    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset or None)).all()
+    # The page's ids first, sorting narrow rows; then the page's questions alone.
+    ids = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset or None)))
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    found = {q.id: (q, r, kept) for q, r, kept in session.execute(
+        select(Question, Resolution, QuestionStats).outerjoin(Resolution, current)
+        .outerjoin(QuestionStats, QuestionStats.question_id == Question.id)
+        .where(Question.id.in_(ids))).all()} if ids else {}
+    rows = [found[i] for i in ids]
     figures = question_stats.compute(session, [q.id for q, _, kept in rows if kept is None])
     figures.update((kept.question_id, question_stats.from_row(kept))
                    for _, _, kept in rows if kept is not None)
