@@ -191,8 +191,8 @@ def attempt_login(session: Session, username: str, password: str, passwords: Pas
 
 def authenticate(session: Session, username: str, password: str,
                  passwords: Passwords) -> User | None:
-    """The active user if the password matches, else None (same work either way, so that
-    neither timing nor answer tells a deactivated account from a wrong password)."""
+    """The active user if the password matches, else None; `attempt_login` with the
+    default lockout (failures are counted)."""
     return attempt_login(session, username, password, passwords).user
 
 
