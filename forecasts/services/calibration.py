@@ -12,7 +12,6 @@ from forecasts.cache import cached
 from forecasts.models import ANNULLED, Forecast, Question, Resolution
 from forecasts.queries import score_inputs
 from forecasts.services import score_version
-from forecasts.services.leaderboard import BUMPED
 from forecasts.services.users import get_user
 
 CROWD = "crowd"
@@ -52,8 +51,8 @@ def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
 def calibration(session: Session, username: str) -> dict[str, Any]:
     """Ten display bins with Jeffreys intervals, and the exact Murphy decomposition;
     cached per (score version, user), since only a score change can change it."""
-    version = score_version.current(session)
-    if not version or session.info.get(BUMPED) == version:
+    version = score_version.for_cache(session)
+    if not version:
         return _calibration(session, username)
     who = CROWD if username == CROWD else str(get_user(session, username).id)
     return cached(f"calibration:{version}:{who}", lambda: _calibration(session, username))

@@ -83,10 +83,8 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
     def fresh() -> list[dict[str, Any]]:  # with the crowd, which callers may drop
         return compute(session, chosen, metric, min_questions, True, *params)
 
-    version = score_version.current(session)
-    if not version or session.info.get(BUMPED) == version:
-        # Nothing versioned yet, or this transaction changed scores and has not committed:
-        # what it sees must not reach a cache other transactions read.
+    version = score_version.for_cache(session)
+    if not version:
         return compute(session, chosen, metric, min_questions, with_crowd, *params)
     if tag is None and resolved_from is None and resolved_to is None and min_questions == 1:
         key = snapshot_key(metric, *params)
@@ -116,9 +114,6 @@ def compute(session: Session, chosen, metric: str, min_questions: int, with_crow
         if crowd:
             out.append(crowd)
     return out
-
-
-BUMPED = "score_version_bumped"  # session.info: the version this session bumped to
 
 
 def snapshot_key(metric: str, n_boot: int, seed: int, peer_prior: float) -> str:

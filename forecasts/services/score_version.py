@@ -14,12 +14,20 @@ from sqlalchemy.orm import Session
 from forecasts.models import Counter
 
 NAME = "scores"
+BUMPED = "score_version_bumped"  # session.info: the version this session bumped to
 
 
 def current(session: Session) -> int:
-    """The score version; 0 while no transaction has bumped it (nothing may be cached)."""
+    """The score version; 0 while no transaction has bumped it."""
     value = session.scalar(select(Counter.value).where(Counter.name == NAME))
     return int(value or 0)
+
+
+def for_cache(session: Session) -> int:
+    """The version to key shared caches on, or 0 for "do not cache": before any bump, and
+    in a session that bumped it itself (what it sees may yet be rolled back)."""
+    version = current(session)
+    return 0 if session.info.get(BUMPED) == version else version
 
 
 def bump(session: Session) -> int:
@@ -32,5 +40,6 @@ def bump(session: Session) -> int:
     stmt = insert(Counter).values(name=NAME, value=secrets.randbits(40) + 1)
     stmt = stmt.on_conflict_do_update(index_elements=[Counter.name],
                                       set_={"value": Counter.value + 1})
-    value = session.execute(stmt.returning(Counter.value)).scalar_one()
-    return int(value)
+    value = int(session.execute(stmt.returning(Counter.value)).scalar_one())
+    session.info[BUMPED] = value
+    return value

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts.models import CrowdScore, Question, QuestionScore, QuestionScoreBlock, User
 from forecasts.queries import SCORE_RECORD, score_inputs
-from forecasts.services.questions import current_resolution
 from forecasts.services import leaderboard, score_version
+from forecasts.services.questions import current_resolution
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:
@@ -30,7 +30,6 @@ def rescore_questions(session: Session, question_ids: Sequence[int] | None = Non
     # First, so that concurrent score changes queue on the counter's row (PostgreSQL) and
     # each one's snapshots are drawn from every score committed before it.
     version = score_version.bump(session)
-    session.info[leaderboard.BUMPED] = version
     n = _rescore(session, question_ids)
     leaderboard.store_snapshots(session, version)
     return n
