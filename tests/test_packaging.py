@@ -46,7 +46,8 @@ def test_wheel_contents(wheel):
     assert "cli.py" in names
     for needed in ("forecasts/templates/base.html", "forecasts/static/style.css",
                    "forecasts/migrations/env.py", "forecasts/migrations/script.py.mako",
-                   "forecasts/demo_data/questions.json", "scoring/__init__.py"):
+                   "forecasts/demo_data/questions.json", "forecasts/data/common-passwords.txt",
+                   "scoring/__init__.py"):
         assert needed in names, needed
     versions = [n for n in names if n.startswith("forecasts/migrations/versions/0")]
     assert len(versions) == len(list((ROOT / "forecasts/migrations/versions").glob("0*.py")))
