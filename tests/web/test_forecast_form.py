@@ -187,6 +187,6 @@ def test_a_third_each_typed_as_33_3_is_saved_normalised(web, world, three, datab
 def test_the_form_comes_before_the_rationales_in_the_source(web, world):
     web.login("alice")
     page = web.get("/questions/strike-open").text
-    assert "Bob&#39;s reasoning" in page
+    assert "Bob&#x27;s reasoning" in page
     assert page.index('name="probability"') < page.index('id="rationales-h"') \
-        < page.index("Bob&#39;s reasoning")
+        < page.index("Bob&#x27;s reasoning")
