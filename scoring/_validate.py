@@ -68,7 +68,7 @@ def float_array(name, x, ndim=1, *, finite=True):
     a = np.ascontiguousarray(a, dtype=np.float64)
     # NaN propagates through min and max and inf is their extreme, so one
     # min/max pair checks every element; the mask is built only to report.
-    if finite and a.size and not np.isfinite(a.min() + a.max()):
+    if finite and a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
         fail_at(name, ~np.isfinite(a), a, "must be finite")
     return a
 
