@@ -7,29 +7,33 @@ import json
 import random
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
 
 from sqlalchemy import func, select
 
+from forecasts import timeutil
 from forecasts.db import Database
 from forecasts.errors import Conflict
 from forecasts.models import Forecast
 from forecasts.services import corrections
+from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import current_resolution, get_question
 from forecasts.services.resolution import effective_close
+from forecasts.services.users import get_user
 from tests.builders import make_question, make_user
 from tests.servers import ROOT
 
 RUNS, WORKERS, PER_RUN = 10, 4, 50
+WAIT_S = 0.3  # long enough for the other transaction to be waiting on the lock
 TIMEOUT_S = 180  # a bound for a loaded machine; about 15 s when it is idle
 
 
 def work(db_url: str, username: str, slugs: list[str], per_run: int) -> None:
     """A worker process: on each question in turn, forecast until refused or `per_run`
     attempts; print {slug: [accepted ids, refused]} as JSON."""
-    from forecasts.services.forecasts import submit_forecast
-    from forecasts.services.users import get_user
-
     db = Database(db_url)
     pause = random.Random(username).uniform
     print("ready", flush=True)
@@ -128,3 +132,57 @@ def test_no_forecast_lands_after_a_resolution_made_during_a_burst(db_url, databa
             assert accepted, f"{slug}: resolved before any forecast"
             closest.append((t1 - max(stored.values())).total_seconds())
     print(f"closest forecast before the effective close: {min(closest) * 1000:.3f} ms")
+
+
+def _in_thread(db_url: str, job) -> tuple[threading.Thread, list]:
+    """Run `job(session)` in its own database connection and thread; the list gets
+    its result or the exception it raised."""
+    outcome: list = []
+
+    def run() -> None:
+        db = Database(db_url)
+        try:
+            with db.transaction() as s:
+                outcome.append(job(s))
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            db.dispose()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.fixture
+def question(database):
+    with database.transaction() as s:
+        make_question(s, open_at="2020-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
+        make_user(s, "alice")
+
+
+def test_a_resolution_waiting_on_a_forecast_in_flight_is_known_after_it(db_url, database,
+                                                                       question):
+    with database.transaction() as s:
+        forecast = submit_forecast(s, get_question(s, "strike-2027"), get_user(s, "alice"),
+                                   probability=0.3)
+        thread, outcome = _in_thread(db_url, lambda other: corrections.resolve(
+            other, get_question(other, "strike-2027"), "yes", actor="test").resolution.known_at)
+        time.sleep(WAIT_S)
+        assert thread.is_alive() and outcome == []  # it waits for this transaction
+        at, committing = forecast.at, timeutil.now()
+    thread.join(30)
+    assert at < committing < outcome[0]  # known_at was read once it held the lock
+
+
+def test_a_forecast_waiting_on_a_resolution_in_flight_is_refused(db_url, database, question):
+    with database.transaction() as s:
+        corrections.resolve(s, get_question(s, "strike-2027"), "yes", actor="test")
+        thread, outcome = _in_thread(db_url, lambda other: submit_forecast(
+            other, get_question(other, "strike-2027"), get_user(other, "alice"), probability=0.3))
+        time.sleep(WAIT_S)
+        assert thread.is_alive() and outcome == []
+    thread.join(30)
+    assert isinstance(outcome[0], Conflict) and "is resolved" in str(outcome[0])
+    with database.session() as s:
+        assert s.scalars(select(Forecast.id)).all() == []
