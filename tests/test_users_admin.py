@@ -110,6 +110,7 @@ def test_set_password_follows_the_registration_rules_and_ends_sessions(runner, d
     result = runner("user", "set-password", "alice", "--password-stdin",
                     input="a new long password\n")
     assert result.exit_code == 0, result.stderr
+    assert "0 API tokens revoked" in result.stdout
     after = stored(database, "alice")
     assert after.session_epoch == before.session_epoch + 1
     assert FAST.verify(after.password_hash, "a new long password")

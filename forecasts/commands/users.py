@@ -91,8 +91,9 @@ def user_set_password(ctx: Context, name: str, password_stdin: bool) -> None:
     password = _stdin_password()
     with ctx.database().transaction() as session:
         account = users.get_user(session, name)
-        users.set_password(session, account, password, _hasher(ctx))
-        click.echo(f"password of {account.username} set; their sessions are ended")
+        revoked = users.set_password(session, account, password, _hasher(ctx))
+        click.echo(f"password of {account.username} set; their sessions are ended and "
+                   f"{revoked} API token{'' if revoked == 1 else 's'} revoked")
 
 
 @user.command("deactivate")

@@ -61,3 +61,7 @@ def init_app(app: Flask) -> None:
                "markdown": markdown.render}
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["zip"] = zip
+    # Password fields hint the server's own minimum (one definition, services.users).
+    from forecasts.services.users import MIN_PASSWORD
+
+    app.jinja_env.globals["min_password"] = MIN_PASSWORD
