@@ -8,7 +8,8 @@ forecasts, default 1,000,000, over one question per 100 forecasts and one user p
 that), issues API tokens to a few users, starts `gunicorn --workers 2` on a free port of
 127.0.0.1, and drives it from a second process: `--clients` threads (default 8), each with
 its own keep-alive connection, for `--seconds` (default 10) or `--requests` per case,
-whichever ends first, after `--warmup` (default 2) unmeasured requests per client. The cases: a static file
+whichever ends first, after `--warmup` (default 2) unmeasured requests per client (the
+load generator and the gunicorn helpers are in benchmarks/webload.py). The cases: a static file
 first (the baseline), then the question list, the open list, the hot question's page and
 its crowd chart, the leaderboard, the busiest user's profile, the API question list, the
 API detail of the hot question, the API leaderboard, and last forecast submission (API
@@ -28,23 +29,22 @@ workers with BENCH_WEB_THREADS (or `--threads`) above 1.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import webload  # noqa: E402
 BIN = Path(sys.executable).parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
 TOKENS = 8  # users posting forecasts in the submission case
@@ -162,7 +162,8 @@ def cases(t: dict) -> list[dict]:
         bodies = [{"probability": round(0.05 + 0.9 * i / 97, 3)} for i in range(97)]
     else:
         k = t["hot_options"]
-        bodies = [{"probabilities": [round(1 / k, 6)] * (k - 1) + [round(1 - (k - 1) * round(1 / k, 6), 6)]}]
+        share = round(1 / k, 3)
+        bodies = [{"probabilities": [share] * (k - 1) + [round(1 - (k - 1) * share, 3)]}]
     hot = urllib.parse.quote(t["hot"])
     get = lambda name, path: {"case": name, "method": "GET", "path": path}  # noqa: E731
     return [
@@ -179,159 +180,6 @@ def cases(t: dict) -> list[dict]:
         {"case": "submit_forecast", "method": "POST", "path": f"/api/v1/questions/{hot}/forecasts",
          "expect": 201, "bodies": bodies, "tokens": t["tokens"]},
     ]
-
-
-# --- the load generator (runs in its own process: `bench_web.py --client`) -------------
-
-def drive(port: int, case: dict, clients: int, seconds: float, max_requests: int,
-          warmup: int = 2) -> dict:
-    """Run one case from ``clients`` threads; latencies and counts."""
-    lock = threading.Lock()
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    last_bytes = [0]
-    issued = [0]
-    expect = case.get("expect", 200)
-
-    def one(conn_box: list, i: int, n: int) -> tuple[int, int]:
-        headers = {"Connection": "keep-alive"}
-        body = None
-        if case["method"] == "POST":
-            tok = case["tokens"][i % len(case["tokens"])]
-            headers.update({"Authorization": f"Bearer {tok}", "Content-Type": "application/json"})
-            body = json.dumps(case["bodies"][n % len(case["bodies"])])
-        for attempt in (0, 1):  # the server may have closed an idle keep-alive connection
-            if conn_box[0] is None:
-                conn_box[0] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                conn_box[0].request(case["method"], case["path"], body=body, headers=headers)
-                resp = conn_box[0].getresponse()
-                data = resp.read()
-                if resp.will_close:
-                    conn_box[0].close()
-                    conn_box[0] = None
-                return resp.status, len(data)
-            except (ConnectionError, http.client.HTTPException, OSError):
-                conn_box[0].close()
-                conn_box[0] = None
-                if attempt:
-                    return 0, 0
-        return 0, 0
-
-    def worker(i: int) -> None:
-        box: list = [None]
-        for w in range(warmup):  # not measured
-            one(box, i, w)
-        barrier.wait()
-        n = 0
-        while time.perf_counter() < deadline[0]:
-            with lock:
-                if issued[0] >= max_requests:
-                    break
-                issued[0] += 1
-            t0 = time.perf_counter()
-            status, size = one(box, i, n)
-            dt = time.perf_counter() - t0
-            n += 1
-            with lock:
-                latencies.append(dt)
-                statuses[str(status)] = statuses.get(str(status), 0) + 1
-                last_bytes[0] = size
-        if box[0] is not None:
-            box[0].close()
-
-    deadline = [float("inf")]
-    barrier = threading.Barrier(clients + 1)
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for th in threads:
-        th.start()
-    barrier.wait()
-    start = time.perf_counter()
-    deadline[0] = start + seconds
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - start
-    ms = sorted(x * 1000 for x in latencies)
-    pick = lambda q: round(ms[min(len(ms) - 1, int(q * len(ms)))], 2) if ms else None  # noqa: E731
-    return {"requests": len(ms), "errors": sum(c for s, c in statuses.items() if s != str(expect)),
-            "statuses": statuses, "p50_ms": round(statistics.median(ms), 2) if ms else None,
-            "p99_ms": pick(0.99), "requests_per_s": round(len(ms) / elapsed, 1),
-            "bytes": last_bytes[0]}
-
-
-def client_main() -> None:
-    """Read {port, case, clients, seconds, requests, warmup} on stdin; print the figures."""
-    job = json.load(sys.stdin)
-    print(json.dumps(drive(job["port"], job["case"], job["clients"], job["seconds"],
-                           job["requests"], job["warmup"])))
-
-
-# --- the server ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int, env: dict[str, str], log, threads: int = 1) -> subprocess.Popen:
-    """gunicorn with 2 workers; no --preload, so no database connection crosses a fork."""
-    gunicorn = BIN / "gunicorn"
-    if not gunicorn.exists():
-        raise SystemExit("gunicorn is not installed: pip install 'forecasts[deploy]'")
-    proc = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-         # sync workers (the default, as in the README) close every connection; gthread
-         # workers keep them alive.
-         *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
-         "--keep-alive", "5", "forecasts:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}; see its log")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/static/style.css")
-            if conn.getresponse().status == 200 and len(workers(proc.pid)) == 2:
-                conn.close()
-                return proc
-            conn.close()
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop(proc)
-    raise SystemExit("gunicorn did not answer within 60 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop gunicorn (its own process group) and wait for it."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def workers(master: int) -> list[int]:
-    """The gunicorn master's child processes, from /proc."""
-    try:
-        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of ``pid`` in MB (VmRSS)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 # --- one database ----------------------------------------------------------------------------
@@ -361,17 +209,17 @@ def bench_database(kind: str, url: str, size: dict[str, int], args, env: dict[st
                       "hot_forecasts": t["hot_forecasts"],
                       "build_seconds": None if build_s is None else round(build_s, 1)}),
           flush=True)
-    port = free_port()
+    port = webload.free_port()
     with tempfile.NamedTemporaryFile("w+", prefix="bench-web-gunicorn-", suffix=".log",
                                      delete=False) as log:
-        proc = start_gunicorn(port, env, log, args.threads)
+        proc = webload.start_gunicorn(port, env, log, args.threads)
         try:
             static_p50 = None
             for case in cases(t):
                 job = {"port": port, "case": case, "clients": args.clients,
                        "seconds": args.seconds, "requests": args.requests,
                        "warmup": args.warmup}
-                out = subprocess.run([sys.executable, __file__, "--client"], input=json.dumps(job),
+                out = subprocess.run([sys.executable, webload.__file__], input=json.dumps(job),
                                      capture_output=True, text=True, timeout=args.seconds + 600)
                 if out.returncode:
                     raise SystemExit(f"the load generator failed on {case['case']}:\n{out.stderr}")
@@ -380,11 +228,12 @@ def bench_database(kind: str, url: str, size: dict[str, int], args, env: dict[st
                     static_p50 = r["p50_ms"]
                 ratio = (round(r["p50_ms"] / static_p50, 1)
                          if r["p50_ms"] is not None and static_p50 else None)
+                rss = [webload.rss_mb(p) for p in webload.workers(proc.pid)]
                 print(json.dumps({"case": case["case"], "database": kind, "path": case["path"],
-                                  **r, "worker_rss_mb": [rss_mb(p) for p in workers(proc.pid)],
+                                  **r, "worker_rss_mb": rss,
                                   "p50_to_static": ratio}), flush=True)
         finally:
-            stop(proc)
+            webload.stop(proc)
     if os.path.getsize(log.name) and proc.returncode not in (0, -signal.SIGTERM):
         print(f"gunicorn log: {log.name}", file=sys.stderr)
     else:
@@ -407,10 +256,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR",
                         help="Keep (and reuse) the SQLite database here; reuse a PostgreSQL "
                              "database that already holds the data set.")
-    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.client:
-        return client_main()
     n = int(os.environ.get("BENCH_WEB_FORECASTS", 1_000_000))
     hot = os.environ.get("BENCH_WEB_HOT_FORECASTS")
     size = sizes(n, int(hot) if hot else None)
@@ -428,7 +274,8 @@ def main() -> None:
         if kind == "sqlite":
             if args.keep:
                 Path(args.keep).mkdir(parents=True, exist_ok=True)
-                path = Path(args.keep).resolve() / f"bench-web-{n}-{size['hot_question_forecasts']}.sqlite3"
+                name = f"bench-web-{n}-{size['hot_question_forecasts']}.sqlite3"
+                path = Path(args.keep).resolve() / name
             else:
                 tmp = tempfile.mkdtemp(prefix="bench-web-")
                 path = Path(tmp) / "bench.sqlite3"
