@@ -117,3 +117,13 @@ def reserve_ids(session: Session, table: Table | type | str, n: int) -> np.ndarr
         return np.sort(np.asarray(ids, np.int64))
     start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar()
     return np.arange(start, start + n, dtype=np.int64)
+
+
+def analyze(session: Session, tables: Sequence[Table | type | str]) -> None:
+    """Refresh PostgreSQL's planner statistics of tables just bulk-loaded (until autovacuum
+    gets to them the planner guesses, e.g. nested loops over 10,000 x 6,000 rows); in the
+    transaction, so they take effect with its commit. SQLite keeps its plans (no-op)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {_name(table)}")

@@ -32,6 +32,8 @@ FORECAST_COLUMNS = ("question_id", "user_id", "at", "probability", "probabilitie
 QUESTION_COLUMNS = ("id", "slug", "title", "description", "kind", "options_json", "ordered",
                     "open_at", "close_at", "rule_json", "created_at", "review_state",
                     "proposed_by_id", "review_note")
+# A bulk load of this many forecasts refreshes PostgreSQL's planner statistics.
+ANALYZE_AFTER = 10_000
 # Carried only by questions that are not published (proposals waiting or rejected).
 REVIEW_FIELDS = ("review_state", "proposed_by", "review_note")
 
@@ -131,6 +133,8 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
     scores.rescore_questions(session, [ids[s] for s in checked_resolutions])
     # The figures the list and page read, for the questions that got forecasts.
     question_stats.refresh(session, sorted({ids[q] for q in set(checked.question)}))
+    if len(checked) >= ANALYZE_AFTER:
+        bulk.analyze(session, (Question, QuestionTag, Forecast))
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),
             "forecasts": len(checked), "observations": len(observations),
             "resolutions": len(checked_resolutions)}

@@ -255,4 +255,5 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
 
     scores.rescore_questions(session, q_ids[res].tolist())
     question_stats.refresh(session, q_ids.tolist())
+    bulk.analyze(session, (User, Question, QuestionTag, Resolution, Forecast))
     return SynthCounts(users=users, questions=n_q, resolved=len(res), forecasts=total)
