@@ -2,7 +2,9 @@
 exactly as a wrong password does, and over when announced."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from datetime import timedelta
@@ -229,29 +231,34 @@ class Browser:
                                                "password": password})
 
 
-def test_a_production_server_throttles_or_locks_and_lets_the_owner_back(env, database, tmp_path):
-    """waitress with FORECASTS_ENV=production (real argon2 cost, Secure cookies, limits on):
-    20 wrong passwords are refused as wrong passwords or throttled, the right password
-    during the lock is refused the same way, and the owner logs in once the window is over."""
-    import os
-
+@contextlib.contextmanager
+def production_server(env, tmp_path, **settings):
+    """waitress as `forecasts serve` with FORECASTS_ENV=production: real argon2 cost,
+    Secure cookies and the rate limits on, plus `settings`."""
     from tests import servers
 
-    with database.transaction() as s:
-        users.create_user(s, "alice", password=PASSWORD, passwords=Passwords())
     process_env = {key: value for key, value in os.environ.items()
                    if key not in ("PASSWORD_HASH_FAST", "RATELIMIT_ENABLED")}
     process_env.update({
         "DATABASE_URL": env["DATABASE_URL"], "FORECASTS_INSTANCE_PATH": str(tmp_path / "i"),
         "FORECASTS_ENV": "production", "SECRET_KEY": "a production-like secret " + "x" * 20,
-        "PYTHONUNBUFFERED": "1",
-        # Short windows keep the test fast; the defaults are 30 s to 15 min and 10/minute.
-        "LOGIN_LOCKOUT_BASE_S": "1", "LOGIN_LOCKOUT_MAX_S": "2",
-        "RATELIMIT_LOGIN_ACCOUNT": "10 per 3 seconds"})
+        "PYTHONUNBUFFERED": "1", **settings})
     port = servers.free_port()
     args = [str(servers.BIN / "forecasts"), "serve", "--no-scheduler", "--host", servers.HOST,
             "--port", str(port), "--threads", "4"]
     with servers._run(args, process_env, port, tmp_path / "server.log") as server:
+        yield server
+
+
+def test_a_production_server_throttles_or_locks_and_lets_the_owner_back(env, database, tmp_path):
+    """waitress with FORECASTS_ENV=production (real argon2 cost, Secure cookies, limits on):
+    20 wrong passwords are refused as wrong passwords or throttled, the right password
+    during the lock is refused the same way, and the owner logs in once the window is over."""
+    with database.transaction() as s:
+        users.create_user(s, "alice", password=PASSWORD, passwords=Passwords())
+    # Short windows keep the test fast; the defaults are 30 s to 15 min and 10/minute.
+    with production_server(env, tmp_path, LOGIN_LOCKOUT_BASE_S="1", LOGIN_LOCKOUT_MAX_S="2",
+                           RATELIMIT_LOGIN_ACCOUNT="10 per 3 seconds") as server:
         stranger = Browser(server)
         status, _, wrong_page = stranger.login("alicx", WRONG)  # unknown user, same length
         assert status == 401
@@ -282,3 +289,48 @@ def test_a_production_server_throttles_or_locks_and_lets_the_owner_back(env, dat
     with database.session() as s:
         alice = users.get_user(s, "alice")
         assert (alice.failed_logins, alice.locked_until) == (0, None)
+
+
+def test_a_production_server_refuses_mass_registration_and_throttles_a_token(
+        env, database, tmp_path):
+    """With the default limits: 1,000 registrations from one address in a minute are
+    mostly refused, and one token's 2,000 writes in a minute are throttled (429 with
+    Retry-After, in the API's error shape)."""
+    from sqlalchemy import func, select
+
+    from forecasts.services import questions, tokens
+    from tests import servers
+    from tests.builders import question_data
+
+    now = timeutil.now()
+    with database.transaction() as s:
+        owner = users.create_user(s, "alice", password=PASSWORD, passwords=FAST)
+        token = tokens.create_token(s, owner, "script")[1]
+        questions.create_question(s, question_data(
+            slug="open-q", open_at=timeutil.iso(now - timedelta(days=1)),
+            close_at=timeutil.iso(now + timedelta(days=300))))
+    with production_server(env, tmp_path) as server:
+        def register(i: int) -> int:
+            bot = Browser(server)  # a fresh session and form each time, as a script would
+            _, _, page = bot.request("GET", "/register")
+            return bot.request("POST", "/register", {
+                "csrf_token": TOKEN.search(page).group(1), "username": f"bot{i}",
+                "password": "a long new passphrase", "confirm": "a long new passphrase"})[0]
+
+        statuses = [register(i) for i in range(1000)]
+        assert statuses.count(429) >= 990 and statuses.count(303) <= 10, server.output()
+        conn = server.connection()
+        try:
+            answers = [servers.send(conn, "POST", "/api/v1/questions/open-q/forecasts",
+                                    {"probability": 0.2 + (i % 5) / 10},
+                                    {"Authorization": f"Bearer {token}"})
+                       for i in range(2000)]
+        finally:
+            conn.close()
+        codes = [status for status, _ in answers]
+        assert set(codes) == {201, 429} and codes.count(201) <= 150, server.output()
+        assert answers[-1][1]["error"]["code"] == "rate_limited"
+    with database.session() as s:
+        from forecasts.models import Forecast
+        assert s.scalar(select(func.count()).select_from(Forecast)) == codes.count(201)
+        assert s.scalar(select(func.count()).select_from(User)) == 1 + statuses.count(303)
