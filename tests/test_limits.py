@@ -166,6 +166,8 @@ def test_a_tokens_two_thousand_writes_a_minute_are_throttled(api_world):
     assert statuses.index(429) == 120
     refused = answers[-1]
     assert refused.get_json()["error"]["code"] == "rate_limited"
+    documented = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "429" in documented["/questions/{slug}/forecasts"]["post"]["responses"]
     assert "message" in refused.get_json()["error"] and _retry_after(refused) <= 60
     # Reads are not writes, and another token has its own count.
     assert client.get("/api/v1/questions").status_code == 200

@@ -21,6 +21,8 @@ ERRORS = {
            "or its rule can already decide (the question is then settled by this request); "
            "scores of an unsettled question.",
     "413": "The body is larger than 256 KiB.",
+    "429": "Too many writes with this token (RATELIMIT_API_WRITE); wait the Retry-After "
+           "header's seconds.",
     "422": "A value is wrong: out of its declared schema (an empty parameter included), "
            "wrong vector length, not summing to 1, unknown field, bad filter or cursor.",
     "default": "Any other error, in the same shape.",
@@ -64,7 +66,7 @@ PATHS: dict[str, Any] = {
                        "questions take `probability`, multiple-choice ones `probabilities`.",
         "security": [{"bearerAuth": []}], "parameters": _params("submitForecast", SLUG),
         "requestBody": _body("submitForecast"),
-        "responses": _responses("201", "Forecast", "400", "401", "404", "409", "413", "422")}},
+        "responses": _responses("201", "Forecast", "400", "401", "404", "409", "413", "422", "429")}},
     "/questions/{slug}/scores": {"get": {
         "operationId": "getQuestionScores",
         "summary": "Scores on a settled question (as `forecasts scores SLUG --format json`)",
