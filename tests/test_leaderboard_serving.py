@@ -44,7 +44,7 @@ def check_served(app, database) -> int:
         assert version > 0
         keys = set(s.scalars(select(LeaderboardSnapshot.key)
                              .where(LeaderboardSnapshot.score_version == version)))
-        assert keys == {leaderboard.snapshot_key(m, *PARAMS) for m in leaderboard.METRICS}
+        assert keys == {leaderboard.snapshot_key(m, *PARAMS) for m in leaderboard.SNAPSHOT_METRICS}
         for query in QUERIES:
             expected = fresh(s, **query)
             assert leaderboard.leaderboard(s, **query) == expected, query

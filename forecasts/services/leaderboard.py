@@ -7,8 +7,8 @@ Brier - the crowd's Brier) over the user's questions; the crowd's own row has 0 
 a single question, or the crowd ranked by a peer metric.
 
 Serving (issue #10): every transaction that changes scores bumps the score version and,
-in the same transaction, stores a snapshot of each metric's board over all questions
-(minimum 1, with the crowd; `store_snapshots`). `leaderboard` serves a snapshot whose
+in the same transaction, stores a snapshot of the default board (peer_global over all
+questions, minimum 1, with the crowd; `store_snapshots`). `leaderboard` serves a snapshot whose
 version is current, and computes any other board on demand, caching it in the shared
 cache under (score version, arguments, digest of the chosen questions): a tag edit on a
 settled question changes a filtered board without changing scores, the digest sees it.
@@ -36,6 +36,7 @@ from forecasts.services import score_version
 
 METRICS = ("peer_global", "brier", "log", "peer", "peer_total")
 DEFAULT_METRIC = METRICS[0]
+SNAPSHOT_METRICS = (DEFAULT_METRIC,)  # boards stored with every score change
 LOWER_IS_BETTER = ("brier", "log")
 COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "peer_global",
            "relative_brier", "coverage", "interval_low", "interval_high")
@@ -101,12 +102,9 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
 
 
 def compute(session: Session, chosen, metric: str, min_questions: int, with_crowd: bool,
-            n_boot: int, seed: int, peer_prior: float,
-            records: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
-    """The board of the `chosen` questions computed from the stored scores (no cache);
-    `records` reuses `_score_records(session, chosen)` already read."""
-    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior,
-                   records=records)
+            n_boot: int, seed: int, peer_prior: float) -> list[dict[str, Any]]:
+    """The board of the `chosen` questions computed from the stored scores (no cache)."""
+    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior)
     out = _rows(session, board, range(len(board.user)))
     out.sort(key=lambda r: (r["rank"], r["user"].lower()))
     if with_crowd:
@@ -142,16 +140,18 @@ def board_settings() -> tuple[int, int, float]:
 
 
 def store_snapshots(session: Session, version: int) -> None:
-    """Replace the snapshots with each metric's board at `version` (caller's transaction);
-    the score records are read once for all metrics."""
+    """Replace the snapshots with the default board at `version` (caller's transaction).
+
+    Only the default: each board costs a bootstrap inside every score-changing
+    transaction (SQLite's write lock is held meanwhile), and the other metrics are read
+    far less often; they are computed on first request and cached."""
     params = board_settings()
     chosen = _question_filter(None, None, None)
-    records = _score_records(session, chosen)
     session.execute(delete(LeaderboardSnapshot))
     session.add_all(LeaderboardSnapshot(
         key=snapshot_key(metric, *params), score_version=version,
-        data=json.dumps(compute(session, chosen, metric, 1, True, *params, records=records)))
-        for metric in METRICS)
+        data=json.dumps(compute(session, chosen, metric, 1, True, *params)))
+        for metric in SNAPSHOT_METRICS)
     session.flush()
 
 
@@ -181,10 +181,9 @@ def _score_records(session: Session, chosen) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _board(session: Session, chosen, metric: str, min_questions: int, n_boot: int, seed: int,
-           peer_prior: float, records: tuple[np.ndarray, np.ndarray] | None = None
-           ) -> scoring.Leaderboard:
+           peer_prior: float) -> scoring.Leaderboard:
     # Ordered by (question, user), so the bootstrap intervals agree across databases.
-    records, crowd_brier = records or _score_records(session, chosen)
+    records, crowd_brier = _score_records(session, chosen)
     return scoring.leaderboard(records["user_id"],
                                {k: records[k] for k in ("brier", "log", "peer", "coverage")},
                                metric=metric, min_questions=min_questions, n_boot=n_boot,
