@@ -180,6 +180,10 @@ class Forecast(Base):
     __table_args__ = (
         CheckConstraint("(probability IS NULL) <> (probabilities_json IS NULL)", name="one_form"),
         Index("ix_forecasts_question_user_at", "question_id", "user_id", "at"),
+        # The question page's rationales, newest first, without walking every forecast.
+        Index("ix_forecasts_rationale", "question_id", "at", "id",
+              sqlite_where=text("rationale IS NOT NULL"),
+              postgresql_where=text("rationale IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
