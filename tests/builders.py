@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from forecasts.services import questions
 from forecasts.services.users import create_user
@@ -53,3 +54,21 @@ def bundle(questions_: list[dict] | None = None, forecasts: list[dict] | None = 
     }
     doc.update(extra)
     return doc
+
+
+def errors_in_threads(work: Callable[[int], None], n: int) -> list[BaseException]:
+    """Run work(0) ... work(n - 1) in n threads at once; the exceptions they raised."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # reported to the caller, which asserts on them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -1,7 +1,6 @@
 """Concurrent writers: none fails and none vanishes (SQLite WAL + BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
-import threading
 
 from sqlalchemy import func, select
 
@@ -10,7 +9,7 @@ from forecasts.models import Forecast
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import get_question
 from forecasts.services.users import get_user
-from tests.builders import make_question, make_user
+from tests.builders import errors_in_threads, make_question, make_user
 
 
 def test_concurrent_submissions_all_land(db_url, database):
@@ -18,7 +17,6 @@ def test_concurrent_submissions_all_land(db_url, database):
         make_question(s, open_at="2020-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
         for i in range(4):
             make_user(s, f"user{i}")
-    errors: list[BaseException] = []
     per_thread = 15
 
     def work(i: int) -> None:
@@ -29,16 +27,9 @@ def test_concurrent_submissions_all_land(db_url, database):
                     q = get_question(s, "strike-2027")
                     u = get_user(s, f"user{i}")
                     submit_forecast(s, q, u, probability=0.1 + 0.01 * k)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
         finally:
             db.dispose()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Forecast)) == 4 * per_thread

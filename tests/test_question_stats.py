@@ -17,7 +17,7 @@ from forecasts.models import Forecast, Question, QuestionStats
 from forecasts.services import corrections, crowd, question_stats, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question, current_resolution
-from tests.builders import make_user, mc_data, question_data
+from tests.builders import errors_in_threads, make_user, mc_data, question_data
 
 
 def slow_figures(session, question: Question) -> tuple[int, int, object, list[float] | None]:
@@ -294,7 +294,6 @@ def test_concurrent_forecasts_keep_the_figures_exact(db_url, database):
         make_question(s, open_at="2020-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
         for i in range(4):
             make_user(s, f"user{i}")
-    errors: list[BaseException] = []
     start = threading.Barrier(4)
 
     def work(i: int) -> None:
@@ -305,17 +304,10 @@ def test_concurrent_forecasts_keep_the_figures_exact(db_url, database):
                 with db.transaction() as s:
                     submit_forecast(s, get_question(s, "strike-2027"), get_user(s, f"user{i}"),
                                     probability=0.1 + 0.02 * k + 0.01 * i)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
         finally:
             db.dispose()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
     with database.session() as s:
         q = get_question(s, "strike-2027")
         assert s.get(QuestionStats, q.id).version >= 1
