@@ -1,7 +1,6 @@
 """Concurrent writers: none fails and none vanishes (SQLite WAL + BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
-
 from sqlalchemy import func, select
 
 from forecasts.db import Database
