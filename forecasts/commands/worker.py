@@ -7,7 +7,6 @@ import threading
 
 import click
 
-from forecasts import timeutil
 from forecasts.commands.common import Context, pass_ctx, when
 
 
@@ -24,8 +23,6 @@ def worker(ctx: Context, once: bool, as_of: str | None) -> None:
     if moment is not None and not once:
         raise InvalidInput("only with --once (a running worker decides as of each pass)",
                            where="--now")
-    if moment is not None and moment > timeutil.now():
-        raise InvalidInput("cannot run the jobs as of a time in the future", where="--now")
     db = ctx.database()
     if once:
         result = scheduler.run_once(db, now=moment)
