@@ -7,7 +7,7 @@ them) and booleans Python bools.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import Table
@@ -127,3 +127,24 @@ def analyze(session: Session, tables: Sequence[Table | type | str]) -> None:
     if conn.dialect.name == "postgresql":
         for table in tables:
             conn.exec_driver_sql(f"ANALYZE {_name(table)}")
+
+
+def chunks(values: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
+    """`values` in slices of at most `size`, for IN lists that stay under every driver's
+    parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert rows, skipping any that would break a unique constraint (ON CONFLICT DO
+    NOTHING, on SQLite and PostgreSQL alike); returns how many were inserted. Safe
+    against concurrent writers of the same keys: exactly one of them inserts."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = session.execute(insert(model).values(list(rows)).on_conflict_do_nothing())
+    return result.rowcount or 0

@@ -90,6 +90,20 @@ SETTINGS: tuple[Setting, ...] = (
             "The first lock's length in seconds; each further failure doubles it."),
     Setting("LOGIN_LOCKOUT_MAX_S", 900.0,
             "The longest lock, in seconds."),
+    Setting("SMTP_URL", None,
+            "Where mail goes: `smtp://user:pass@host:port` (STARTTLS when the server offers "
+            "it), `smtps://...` for TLS from the start. Unset: mail is logged, not sent."),
+    Setting("MAIL_FROM", "Forecasts <forecasts@localhost>",
+            "The From address of every mail."),
+    Setting("SITE_URL", "http://127.0.0.1:5000",
+            "The site's public address, for the links in mails (sent by the scheduler, "
+            "outside any request)."),
+    Setting("STALE_DAYS", 30,
+            "Days without an update after which a forecast on an open question is stale."),
+    Setting("RATELIMIT_MAIL_ADDRESS", "3/hour",
+            "Verification and password-reset mails allowed per email address."),
+    Setting("RATELIMIT_MAIL_CLIENT", "10/hour",
+            "Verification and password-reset requests allowed per client address."),
 )
 NAMES = {s.name for s in SETTINGS}
 ENVIRONMENTS = ("production", "development", "testing")
@@ -132,6 +146,9 @@ def load(overrides: Mapping[str, Any] | None = None,
         raise ConfigError(f"FORECASTS_ENV: expected one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     if env == "production" and values["PASSWORD_HASH_FAST"]:
         raise ConfigError("PASSWORD_HASH_FAST: not allowed when FORECASTS_ENV is production")
+    if values["STALE_DAYS"] < 1:
+        raise ConfigError(f"STALE_DAYS: expected a whole number of days, at least 1, "
+                          f"got {values['STALE_DAYS']!r}")
     if values["SCHEDULER_INTERVAL_S"] < 1:
         raise ConfigError("SCHEDULER_INTERVAL_S: expected a whole number of seconds, at least 1, "
                           f"got {values['SCHEDULER_INTERVAL_S']!r}")

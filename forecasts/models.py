@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, Text, func, text)
+                        LargeBinary, MetaData, String, Text, false, func, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -47,6 +47,7 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'forecaster')", name="role"),
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +62,22 @@ class User(Base):
     # Consecutive failed logins and the lockout they earned (see forecasts/web/login.py).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # Optional; mail goes only to a verified address (forecasts/services/email.py).
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # "Always hide the crowd until I have forecast", whatever the question says.
+    hide_crowd: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Notification preferences, one switch per kind, and daily digest vs immediately.
+    notify_closing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_resolved: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_stale: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_reply: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    mail_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_digest_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email is not None and self.email_verified_at is not None
 
     @property
     def is_admin(self) -> bool:
@@ -120,6 +137,10 @@ class Question(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(80))
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcMicros)
     review_note: Mapped[str | None] = mapped_column(Text)
+    # While open, the crowd and others' rationales are withheld from whoever has not
+    # forecast (forecasts/services/visibility.py). On for new questions.
+    hide_crowd_until_forecast: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                            server_default=false())
 
     tag_rows: Mapped[list[QuestionTag]] = relationship(
         cascade="all, delete-orphan", order_by="QuestionTag.position", lazy="selectin")
@@ -235,6 +256,8 @@ class Resolution(Base):
     source: Mapped[str] = mapped_column(String(16), default="manual")
     created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
     superseded_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # Set once the "resolved" notifications of this resolution have been recorded.
+    notified_at: Mapped[datetime | None] = mapped_column(UtcMicros)
 
     question: Mapped[Question] = relationship()
 
@@ -346,3 +369,126 @@ class LeaderboardSnapshot(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     score_version: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[str] = mapped_column(Text)
+
+
+class Comment(Base):
+    """A comment in a question's discussion; `parent_id` makes it a reply. A forecast's
+    rationale is also a comment, with `forecast_id` naming the forecast it came with.
+    Nothing is deleted: deleting blanks the body and sets `deleted_at`; an admin's
+    hiding keeps the body and sets `hidden_at` with a reason."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_question_created", "question_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    forecast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("forecasts.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    edited_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    hidden_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    hidden_by: Mapped[str | None] = mapped_column(String(80))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} q={self.question_id} u={self.user_id}>"
+
+
+class Follow(Base):
+    """A user's choice about a question's notifications: `following` False records an
+    unfollow, so that forecasting again does not silently follow it back."""
+
+    __tablename__ = "follows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True, index=True)
+    following: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+
+
+NOTIFICATION_KINDS = ("closing", "resolved", "stale", "reply")
+
+
+class Notification(Base):
+    """An event a user is told of, in the app and (per their settings) by mail. `key` is
+    unique, so recording the same event twice, by any number of schedulers, keeps one.
+
+    mail_state: `pending` (to be mailed, alone or in a digest), `queued` (the outbox
+    message `mail_id` carries it) or `none` (not to be mailed: switched off, or no
+    verified address when it was recorded)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("kind IN ('closing', 'resolved', 'stale', 'reply')", name="kind"),
+        CheckConstraint("mail_state IN ('pending', 'queued', 'none')", name="mail_state"),
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_mail_state", "mail_state", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    payload_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    read_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    mail_state: Mapped[str] = mapped_column(String(16), default="pending")
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id", ondelete="SET NULL"))
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.payload_json)
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.kind} {self.key!r}>"
+
+
+class MailMessage(Base):
+    """One mail to send: written in the transaction that decides to send it, sent later
+    by the scheduler (forecasts/services/outbox.py). state: `pending` (to send, at or
+    after `next_attempt_at`), `sending` (claimed by `claimed_by`; recorded before the
+    SMTP exchange, so a crash mid-batch never sends twice), `sent`, or `failed` (refused
+    for good by the server, with `last_error`)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed')", name="state"),
+        Index("ix_mail_outbox_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post.
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return json.loads(self.headers_json)
+
+    def __repr__(self) -> str:
+        return f"<MailMessage {self.id} {self.kind} {self.state}>"

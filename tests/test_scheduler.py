@@ -61,10 +61,10 @@ def test_worker_refuses_a_future_now_and_now_without_once(runner, tmp_path):
 def test_a_failing_job_does_not_stop_the_others(database):
     ran = []
 
-    def broken(db, now, recorded_at):
+    def broken(db, now, recorded_at, settings):
         raise RuntimeError("mail server down\nsecond line")
 
-    def fine(db, now, recorded_at):
+    def fine(db, now, recorded_at, settings):
         ran.append((now, recorded_at))
         return ["did it"]
 
@@ -81,7 +81,7 @@ def test_the_loop_keeps_going_after_errors_and_stops_cleanly(database, caplog):
     calls: list[int] = []
     stop = threading.Event()
 
-    def flaky(db, now, recorded_at):
+    def flaky(db, now, recorded_at, settings):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("first pass fails")

@@ -28,7 +28,8 @@ def _serve(ctx: Context, app: Any, host: str, port: int, threads: int, scheduler
 
         interval = ctx.settings["SCHEDULER_INTERVAL_S"]
         background = Background(ctx.database(), interval,
-                                report=lambda text: click.echo(f"scheduler: {text}")).start()
+                                report=lambda text: click.echo(f"scheduler: {text}"),
+                                settings=ctx.app_settings()).start()
         click.echo(f"scheduler: settling due questions every {interval} s")
     click.echo(f"serving on http://{host}:{port}")
     try:

@@ -38,6 +38,14 @@ class Context:
         return self._db
 
 
+    def app_settings(self) -> dict:
+        """The settings with SECRET_KEY required as the web app requires it: jobs that
+        mail sign links the site must accept (refused in production without a key)."""
+        values = dict(self.settings)
+        settings.require_secret_key(values)
+        return values
+
+
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 def _login_name() -> str:
     try:

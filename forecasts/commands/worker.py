@@ -25,7 +25,7 @@ def worker(ctx: Context, once: bool, as_of: str | None) -> None:
                            where="--now")
     db = ctx.database()
     if once:
-        result = scheduler.run_once(db, now=moment)
+        result = scheduler.run_once(db, now=moment, settings=ctx.app_settings())
         for text in result.lines:
             click.echo(text)
         if result.failed:
@@ -38,7 +38,8 @@ def worker(ctx: Context, once: bool, as_of: str | None) -> None:
         signal.signal(number, lambda *_: stop.set())
     click.echo(f"worker: running the scheduled jobs every {interval} s; stop with SIGTERM "
                "or Ctrl-C")
-    scheduler.run_forever(db, interval, stop, report=lambda text: click.echo(text))
+    scheduler.run_forever(db, interval, stop, report=lambda text: click.echo(text),
+                          settings=ctx.app_settings())
     click.echo("worker: stopped")
 
 

@@ -12,7 +12,7 @@ from forecasts import bulk, timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, DRAFT, PUBLISHED, REJECTED, Forecast, Observation,
                               Question, QuestionTag, Resolution, User)
-from forecasts.services import question_stats, scores
+from forecasts.services import comments, follows, question_stats, scores
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.bundle_export import FORMAT, export_bundle, write_bundle
 from forecasts.services.bundle_forecasts import QuestionInfo, check_forecasts
@@ -127,12 +127,17 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
         made = [res["resolved_at"] or now for res in chain]
         for res, created, superseded in zip(chain, made, made[1:] + [None]):
             columns = {k: v for k, v in res.items() if k not in ("resolved_by", "resolved_at")}
+            # Imported history is not news: nobody is notified of it.
             session.add(Resolution(question_id=ids[slug], actor=res["resolved_by"] or actor,
-                                   created_at=created, superseded_at=superseded, **columns))
+                                   created_at=created, superseded_at=superseded,
+                                   notified_at=now, **columns))
     session.flush()
     scores.rescore_questions(session, [ids[s] for s in checked_resolutions])
     # The figures the list and page read, for the questions that got forecasts.
-    question_stats.refresh(session, sorted({ids[q] for q in set(checked.question)}))
+    forecast_questions = sorted({ids[q] for q in set(checked.question)})
+    question_stats.refresh(session, forecast_questions)
+    comments.from_rationales(session, forecast_questions)
+    follows.follow_forecasters(session, forecast_questions)
     if len(checked) >= ANALYZE_AFTER:
         bulk.analyze(session, (Question, QuestionTag, Forecast))
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),

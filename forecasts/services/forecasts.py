@@ -12,7 +12,7 @@ from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, User
 from forecasts.numbers import finite_number
-from forecasts.services import question_stats
+from forecasts.services import comments, follows, question_stats
 from forecasts.services.questions import current_resolution, lock_question
 from forecasts.services.resolve_due import settle_if_due
 from forecasts.services.text import check_storable
@@ -114,7 +114,8 @@ def _settled_words(question: Question, outcome: str) -> str:
 
 def submit_forecast(session: Session, question: Question, user: User, *,
                     probability: object = None, probabilities: object = None,
-                    rationale: object = None, at: datetime | None = None) -> Forecast:
+                    rationale: object = None, at: datetime | None = None,
+                    as_comment: bool = True) -> Forecast:
     """Record a forecast now (or at `at`) on an open, unresolved, published question.
 
     A question whose rule can already decide takes no forecast (it would never be
@@ -125,6 +126,10 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     the lock is held: a resolution committed first is seen below and refuses the
     forecast; one that waits for this transaction reads its known_at after our commit,
     so later than `at`. No forecast is stored at or after an effective close.
+
+    Forecasting follows the question (unless the user unfollowed it), and a rationale
+    joins the discussion as a comment (`as_comment=False`: a reaffirmed forecast, whose
+    rationale is already there).
     """
     p, ps = check_payload(question.kind, len(question.options), probability, probabilities)
     note = check_rationale(rationale)
@@ -154,6 +159,9 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     session.add(forecast)
     session.flush()
     question_stats.on_forecast(session, question, forecast)
+    follows.auto_follow(session, user, question)
+    if as_comment:
+        comments.from_forecast(session, forecast)
     return forecast
 
 

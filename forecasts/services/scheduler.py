@@ -1,7 +1,8 @@
 """The scheduler: runs every scheduled job once per pass, a pass every SCHEDULER_INTERVAL_S.
 
-A job gets the database, the moment its rules decide as of and the actual time, runs in
-its own transaction and returns one line per thing it did. Any number of schedulers may
+A job gets the database, the moment its rules decide as of, the actual time and the
+settings (mail needs SMTP_URL, SITE_URL, SECRET_KEY), runs in its own transaction(s)
+and returns one line per thing it did. Any number of schedulers may
 run at once (in `forecasts serve` processes and `forecasts worker`s): each job is safe to
 run concurrently (resolve-due locks the rows it settles), so no lease is needed. A job
 that fails does not stop the next one; the loop logs it and goes on to the next pass.
@@ -12,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from forecasts import timeutil
 from forecasts.db import Database
@@ -24,13 +25,14 @@ ACTOR = "scheduler"
 
 @dataclass(frozen=True)
 class Job:
-    """A named piece of periodic work: run(db, now, recorded_at) -> lines reported."""
+    """A named piece of periodic work: run(db, now, recorded_at, settings) -> lines."""
 
     name: str
-    run: Callable[[Database, datetime, datetime], list[str]]
+    run: Callable[[Database, datetime, datetime, Mapping[str, Any]], list[str]]
 
 
-def _resolve_due(db: Database, now: datetime, recorded_at: datetime) -> list[str]:
+def _resolve_due(db: Database, now: datetime, recorded_at: datetime,
+                 settings: Mapping[str, Any]) -> list[str]:
     from forecasts.services import resolve_due
 
     with db.transaction() as session:
@@ -55,9 +57,19 @@ class PassResult:
                 for name, exc in self.failed]
 
 
-def run_once(db: Database, *, now: datetime | None = None,
-             jobs: tuple[Job, ...] = JOBS) -> PassResult:
-    """Run each job once, as of `now` (default: the current time; never in the future)."""
+def _settings(settings: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if settings is not None:
+        return settings
+    from forecasts import config
+
+    return config.load()  # a job that signs links refuses to run without SECRET_KEY
+
+
+def run_once(db: Database, *, now: datetime | None = None, jobs: tuple[Job, ...] = JOBS,
+             settings: Mapping[str, Any] | None = None) -> PassResult:
+    """Run each job once, as of `now` (default: the current time; never in the future),
+    with `settings` (default: read from the environment)."""
+    settings = _settings(settings)
     actual = timeutil.now()
     moment = actual if now is None else now
     if moment > actual:
@@ -66,7 +78,7 @@ def run_once(db: Database, *, now: datetime | None = None,
     failed: list[tuple[str, Exception]] = []
     for job in jobs:
         try:
-            lines.extend(job.run(db, moment, actual))
+            lines.extend(job.run(db, moment, actual, settings))
         except Exception as exc:  # one failing job must not stop the others or the loop
             failed.append((job.name, exc))
     return PassResult(lines, failed)
@@ -74,12 +86,13 @@ def run_once(db: Database, *, now: datetime | None = None,
 
 def run_forever(db: Database, interval_s: float, stop: threading.Event, *,
                 report: Callable[[str], None] = log.info,
-                jobs: tuple[Job, ...] = JOBS) -> int:
+                jobs: tuple[Job, ...] = JOBS, settings: Mapping[str, Any] | None = None) -> int:
     """Run a pass every `interval_s` seconds until `stop` is set; returns the passes run."""
+    settings = _settings(settings)
     passes = 0
     while not stop.is_set():
         try:
-            result = run_once(db, jobs=jobs)
+            result = run_once(db, jobs=jobs, settings=settings)
             for text in result.lines:
                 report(text)
             for name, exc in result.failed:
@@ -95,11 +108,13 @@ class Background:
     """A scheduler in a daemon thread, for `forecasts serve`; stop() ends it cleanly."""
 
     def __init__(self, db: Database, interval_s: float, *,
-                 report: Callable[[str], None] = log.info):
+                 report: Callable[[str], None] = log.info,
+                 settings: Mapping[str, Any] | None = None):
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=run_forever, name="forecasts-scheduler",
                                        args=(db, interval_s, self.stop_event),
-                                       kwargs={"report": report}, daemon=True)
+                                       kwargs={"report": report, "settings": settings},
+                                       daemon=True)
 
     def start(self) -> Background:
         """Start the thread; returns self."""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from forecasts import bulk, timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import Forecast, Question, QuestionTag, Resolution, User
-from forecasts.services import question_stats, scores
+from forecasts.services import comments, follows, question_stats, scores
 
 DAY = 86_400_000_000  # microseconds
 TAGS = ("economy", "elections", "security", "science", "technology", "health", "climate",
@@ -181,12 +181,13 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
     made = np.where(early, np.minimum(known_at + 2 * DAY, now_us),
                     np.minimum(close_at + DAY, now_us))
     bulk.insert_rows(session, Resolution, (
-        "question_id", "outcome", "known_at", "note", "actor", "source", "created_at"), {
+        "question_id", "outcome", "known_at", "note", "actor", "source", "created_at",
+        "notified_at"), {
         "question_id": q_ids[res], "outcome": outcome,
         "known_at": [int(known_at[i]) if early[i] and not annulled[i] else None
                      for i in res.tolist()],
         "note": [""] * len(res), "actor": ["synth"] * len(res), "source": ["manual"] * len(res),
-        "created_at": made[res]})
+        "created_at": made[res], "notified_at": made[res]})
 
     # Forecasts: popular questions and active users get more; times mostly before the
     # effective close (a few after an early known_at, kept but never scored).
@@ -255,5 +256,7 @@ def synth(session: Session, *, questions: int, users: int, forecasts: int,
 
     scores.rescore_questions(session, q_ids[res].tolist())
     question_stats.refresh(session, q_ids.tolist())
+    comments.from_rationales(session, q_ids.tolist())
+    follows.follow_forecasters(session, q_ids.tolist())
     bulk.analyze(session, (User, Question, QuestionTag, Resolution, Forecast))
     return SynthCounts(users=users, questions=n_q, resolved=len(res), forecasts=total)

@@ -1,0 +1,55 @@
+"""Whether a viewer may see a question's crowd: the one definition of the hidden crowd.
+
+Against anchoring, a question with `hide_crowd_until_forecast` (or any question, for a
+user who chose "always hide the crowd until I have forecast") withholds from a viewer
+who has not forecast it: the crowd's number and chart, other forecasters' rationales,
+and the numbers attached to comments. The crowd is revealed by the viewer's first
+forecast, and to everyone once the question has closed or been settled. A viewer
+who is not logged in has not forecast. Pages and the API leave the withheld figures
+out of what they send (not merely hidden with CSS).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecasts import timeutil
+from forecasts.models import Forecast, Question, Resolution, User
+
+
+def _closed(question: Question, resolution: Resolution | None, now: datetime) -> bool:
+    return resolution is not None or now >= question.close_at
+
+
+def hides(question: Question, viewer: User | None) -> bool:
+    """True when the question's crowd waits for the viewer's forecast (while it is open)."""
+    return bool(question.hide_crowd_until_forecast or (viewer is not None and viewer.hide_crowd))
+
+
+def crowd_visible(session: Session, question: Question, viewer: User | None, *,
+                  resolution: Resolution | None = None, now: datetime | None = None,
+                  has_forecast: bool | None = None) -> bool:
+    """May `viewer` see the crowd of `question`? `resolution` is its current one (None:
+    unsettled); `has_forecast` may be passed when the caller already knows it."""
+    now = now or timeutil.now()
+    if _closed(question, resolution, now) or not hides(question, viewer):
+        return True
+    if viewer is None:
+        return False
+    if has_forecast is None:
+        has_forecast = session.scalar(select(Forecast.id).where(
+            Forecast.question_id == question.id, Forecast.user_id == viewer.id).limit(1)) is not None
+    return has_forecast
+
+
+def forecast_question_ids(session: Session, viewer: User | None,
+                          question_ids: Iterable[int]) -> set[int]:
+    """Of `question_ids`, those the viewer has forecast (one query, for lists)."""
+    ids = list(question_ids)
+    if viewer is None or not ids:
+        return set()
+    return set(session.scalars(select(Forecast.question_id).distinct().where(
+        Forecast.user_id == viewer.id, Forecast.question_id.in_(ids))))
