@@ -40,8 +40,24 @@ def _resolve_due(db: Database, now: datetime, recorded_at: datetime,
     return ["settled " + resolve_due.line(due) for due in plan.settle]
 
 
-# Later jobs (notifications) are one more entry here.
-JOBS: tuple[Job, ...] = (Job("resolve-due", _resolve_due),)
+def _notify(db: Database, now: datetime, recorded_at: datetime,
+            settings: Mapping[str, Any]) -> list[str]:
+    from forecasts.services import notifications
+
+    return notifications.run_due(db, now=now, settings=settings)
+
+
+def _mail(db: Database, now: datetime, recorded_at: datetime,
+          settings: Mapping[str, Any]) -> list[str]:
+    from forecasts.services import delivery
+
+    return delivery.deliver(db, now=recorded_at, settings=settings)
+
+
+# In order: settling first, so that its resolutions are notified in the same pass, and
+# the mail last, so that it carries what the pass recorded.
+JOBS: tuple[Job, ...] = (Job("resolve-due", _resolve_due), Job("notifications", _notify),
+                         Job("mail", _mail))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ def init_app(app: Flask) -> None:
     """Register the page blueprints, the error pages and the template filters."""
     from forecasts.web import auth, errors, format, leaderboard, questions, tokens, users
     from forecasts.web import help, propose, question_edit, review
+    from forecasts.web import account, comments, follows, notifications
 
     for module in (questions, auth, leaderboard, users, tokens, errors, propose, review,
-                   question_edit, help):
+                   question_edit, help, comments, notifications, account, follows):
         app.register_blueprint(module.bp)
     format.init_app(app)
