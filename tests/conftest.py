@@ -13,6 +13,7 @@ from sqlalchemy import text
 from forecasts import create_app, migrate
 from forecasts.db import Database
 from forecasts.models import Base
+from tests.mailserver import smtp_server  # noqa: F401  (a fixture for every test module)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
