@@ -11,7 +11,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -56,7 +56,9 @@ def build(message: MailMessage, settings: Mapping[str, Any]) -> EmailMessage:
     mail["To"] = message.to_addr
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(message.created_at)
-    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    # The sender's domain (make_msgid's default asks DNS for this host's name each time).
+    domain = parseaddr(settings["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=domain)
     for name, value in message.headers.items():
         mail[name] = value
     mail.set_content(message.body_text)
@@ -86,7 +88,8 @@ def send(smtp: smtplib.SMTP | None, message: MailMessage, settings: Mapping[str,
     """Send one outbox row on `smtp`; with no server (SMTP_URL unset) log it instead."""
     mail = build(message, settings)
     if smtp is None:
-        log.info("mail not sent (SMTP_URL is unset): to=%s subject=%r at=%s",
-                 message.to_addr, message.subject, timeutil.iso(timeutil.now()))
+        log.info("mail not sent (SMTP_URL is unset): to=%s subject=%r at=%s\n%s",
+                 message.to_addr, message.subject, timeutil.iso(timeutil.now()),
+                 message.body_text)
         return
     smtp.send_message(mail)
