@@ -82,6 +82,12 @@ def history(session: Session, question: Question, resolution: Resolution | None,
         keep = at < timeutil.to_micros(cut)
         late = int(len(at) - keep.sum())
         user, at, probs = user[keep], at[keep], probs[keep]
+    return _built(user, at, probs, late, recent)
+
+
+def _built(user: np.ndarray, at: np.ndarray, probs: np.ndarray, late: int, recent: int
+           ) -> History:
+    """The History of one question's counted forecasts (in record order)."""
     if len(at) == 0:
         return History([], [], 0, late, 0)
     times, crowd, n = scoring.crowd_series(user, at, probs)
@@ -93,6 +99,27 @@ def history(session: Session, question: Question, resolution: Resolution | None,
     return History(points(thin(times, crowd)), points(np.arange(max(0, len(times) - recent),
                                                                 len(times))),
                    len(times), late, len(at))
+
+
+def unsettled_histories(session: Session, questions: list[Question], *, recent: int
+                        ) -> dict[int, History]:
+    """`history` of several unsettled questions (every forecast counts) from one read of
+    their forecasts, for pages that list many questions."""
+    ordered = sorted(questions, key=lambda q: q.id)
+    if not ordered:
+        return {}
+    n_options = np.array([len(q.options) for q in ordered], np.int64)
+    f = forecast_arrays(session, np.array([q.id for q in ordered], np.int64), n_options)
+    k = n_options[f.question]
+    ends = np.cumsum(k)
+    out = {}
+    for i, question in enumerate(ordered):
+        mine = np.flatnonzero(f.question == i)
+        flat = (np.repeat(ends[mine] - k[mine], k[mine])
+                + np.arange(int(k[mine].sum())) - np.repeat(np.cumsum(k[mine]) - k[mine], k[mine]))
+        out[question.id] = _built(f.user[mine], f.at[mine],
+                                  f.probs[flat].reshape(-1, n_options[i]), 0, recent)
+    return out
 
 
 def extended(previous: History, stats: Stats, *, recent: int) -> History | None:

@@ -13,6 +13,7 @@ from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
 from forecasts.services import browse, crowd, evidence, question_stats
 from forecasts.services import resolution as resolutions, scores
+from forecasts.services import follows
 from forecasts.services.question_stats import Stats, counted_before
 from forecasts.services.forecasts import user_forecasts
 from forecasts.services.questions import current_resolution, question_status
@@ -76,18 +77,47 @@ def page_history(session: Session, question: Question, resolution: Resolution | 
     computed once per change of the question's figures and cached; after one new
     forecast, the previous version's history is extended instead of recomputed."""
     cut = counted_before(question, resolution)
+    found = _cached_history(question, stats, cut)
+    if found is None:
+        found = crowd.history(session, question, resolution, recent=HISTORY_ROWS)
+        _cache_set(_history_key(question, stats.version, cut), found.to_doc())
+    return found
+
+
+def _cached_history(question: Question, stats: Stats, cut: datetime | None
+                    ) -> crowd.History | None:
+    """The cached history of the current figures, or the previous version's extended by
+    one forecast (then cached); None when it must be computed."""
     key = _history_key(question, stats.version, cut)
     doc = _cache_get(key)
     if doc is not None:
         return crowd.History.from_doc(doc)
-    found = None
     if stats.version > 1:
         previous = _cache_get(_history_key(question, stats.version - 1, cut))
         if previous is not None:
             found = crowd.extended(crowd.History.from_doc(previous), stats, recent=HISTORY_ROWS)
-    if found is None:
-        found = crowd.history(session, question, resolution, recent=HISTORY_ROWS)
-    _cache_set(key, found.to_doc())
+            if found is not None:
+                _cache_set(key, found.to_doc())
+            return found
+    return None
+
+
+def unsettled_histories(session: Session, items: list[tuple[Question, Stats]]
+                        ) -> dict[int, crowd.History]:
+    """page_history of several unsettled questions, from the same cache; the missing ones
+    computed together in one read of their forecasts (pages that list questions)."""
+    found: dict[int, crowd.History] = {}
+    missing: list[tuple[Question, Stats]] = []
+    for question, stats in items:
+        cached = _cached_history(question, stats, None)
+        if cached is None:
+            missing.append((question, stats))
+        else:
+            found[question.id] = cached
+    computed = crowd.unsettled_histories(session, [q for q, _ in missing], recent=HISTORY_ROWS)
+    for question, stats in missing:
+        found[question.id] = computed[question.id]
+        _cache_set(_history_key(question, stats.version, None), computed[question.id].to_doc())
     return found
 
 
@@ -154,5 +184,6 @@ def question_context(session: Session, question: Question, user: User | None, no
         "scores": doc, "my_scores": (doc or {}).get("users", {}).get(user.username) if user else None,
         "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
         "audit": audit, "late_changes": history.late, "settled_by": settled_by,
+        "following": user is not None and follows.is_following(session, user, question),
         **evidence_context(session, question, resolution, now),
     }
