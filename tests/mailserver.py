@@ -10,7 +10,8 @@ The server runs in a thread of the test process, so `forecasts worker` subproces
 given `mail_env(...)` deliver to it too. `stop()` closes the port (connections are
 refused, as with a server that is down) and `start()` opens it again on the same port.
 Addresses in `refuse` are answered 550 at RCPT, those in `defer` 451 (a temporary
-refusal).
+refusal); a message to an address in `drop` is read and then the connection is closed
+without an answer (a server gone mid-send; the message is not kept).
 """
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
+        if any(address.lower() in self.server.drop for address in envelope.rcpt_tos):
+            server.transport.close()
+            return "421 closing"  # never reaches the client: the transport is closed
         message = _PARSER.parsebytes(envelope.original_content or envelope.content)
         message.envelope_from = envelope.mail_from
         message.envelope_to = list(envelope.rcpt_tos)
@@ -68,6 +72,7 @@ class MailServer:
         self.users = users
         self.refuse: set[str] = set()
         self.defer: set[str] = set()
+        self.drop: set[str] = set()
         self.messages: list[Received] = []
         self._cond = threading.Condition()
         self._controller: Controller | None = None

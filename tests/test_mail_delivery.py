@@ -168,6 +168,22 @@ def test_a_recipient_put_off_is_retried_after_the_backoff(database, smtp_server)
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["busy@example.org"]
 
 
+def test_a_connection_lost_mid_send_is_retried_and_the_next_mail_reconnects(database,
+                                                                             smtp_server):
+    lost, other = queue(database, 2)
+    smtp_server.drop.add("user0@example.org")
+    start = timeutil.now()
+    lines = delivery.deliver(database, now=start, settings=settings_for(smtp_server))
+    assert "put off until" in lines[0] and "SMTPServerDisconnected" in lines[0]
+    assert lines[1] == f"mailed notification #{other} to user1@example.org"
+    assert (rows(database)[lost].state, rows(database)[lost].attempts) == ("pending", 1)
+    smtp_server.drop.clear()
+    assert len(delivery.deliver(database, now=start + timedelta(seconds=61),
+                                settings=settings_for(smtp_server))) == 1
+    assert sorted(m["To"] for m in smtp_server.wait_for(2)) == [
+        "user0@example.org", "user1@example.org"]
+
+
 def test_without_smtp_url_mail_is_logged_and_marked_sent(database, caplog):
     [mid] = queue(database, to="dev@example.org", subject="Verify your address")
     with caplog.at_level(logging.INFO, logger="forecasts.mail"):
@@ -224,3 +240,32 @@ def test_only_due_mail_is_sent_oldest_first_in_bounded_batches(database, smtp_se
     assert rows(database)[ids[0]].state == "pending"
     assert len(delivery.deliver(database, now=later(31), settings=settings)) == 1
     assert len(smtp_server.wait_for(5)) == 5
+
+
+def test_mail_status_shows_the_states_and_requeue_sends_a_stuck_mail_again(
+        database, runner, smtp_server):
+    from tests.test_cli import assert_fails
+
+    stuck, refused, sent = queue(database, 3)
+    smtp_server.refuse.add("user1@example.org")
+    delivery.claim(database, stuck, timeutil.now())  # a worker died after claiming it
+    delivery.deliver(database, now=timeutil.now(), settings=settings_for(smtp_server))
+    result = runner("mail", "status")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "pending 0  sending 1  sent 1  failed 1"
+    assert lines[1].startswith(f"sending #{stuck} notification to user0@example.org, "
+                               f"claimed by {delivery.WORKER}")
+    assert lines[2] == (f"failed #{refused} notification to user1@example.org: "
+                        "550 5.1.1 mailbox unavailable")
+    assert_fails(runner("mail", "requeue", str(sent)), "ID", f"mail #{sent} is sent")
+    assert_fails(runner("mail", "requeue", "999"), "ID", "no mail #999")
+    result = runner("mail", "requeue", str(stuck), str(refused))
+    assert result.stdout.splitlines() == [f"requeued #{stuck} to user0@example.org",
+                                          f"requeued #{refused} to user1@example.org"]
+    smtp_server.refuse.clear()
+    assert len(delivery.deliver(database, now=timeutil.now(),
+                                settings=settings_for(smtp_server))) == 2
+    assert sorted(m["To"] for m in smtp_server.wait_for(3)) == [
+        "user0@example.org", "user1@example.org", "user2@example.org"]
+    assert runner("mail", "status").stdout == "pending 0  sending 0  sent 3  failed 0\n"

@@ -17,12 +17,14 @@ import smtplib
 import socket
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from forecasts import mail, timeutil
 from forecasts.db import Database
+from forecasts.errors import Conflict, NotFound
 from forecasts.models import MailMessage
 
 log = logging.getLogger("forecasts.mail")
@@ -182,3 +184,38 @@ def kick(db: Database, settings: Mapping[str, Any]) -> threading.Thread | None:
     thread = threading.Thread(target=run, name="forecasts-mail-kick", daemon=True)
     thread.start()
     return thread
+
+
+STATES = ("pending", "sending", "sent", "failed")
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many outbox messages are in each state (every state, zero included)."""
+    found = dict(session.execute(select(MailMessage.state, func.count())
+                                 .group_by(MailMessage.state)).all())
+    return {state: found.get(state, 0) for state in STATES}
+
+
+def in_state(session: Session, state: str, limit: int = 100) -> list[MailMessage]:
+    """The oldest `limit` messages in `state` (e.g. `sending`: claimed, fate unknown)."""
+    return list(session.scalars(select(MailMessage).where(MailMessage.state == state)
+                                .order_by(MailMessage.id).limit(limit)))
+
+
+def requeue(session: Session, ids: Sequence[int], *, now: datetime) -> list[MailMessage]:
+    """Put messages left `sending` (a worker died after claiming them: check that they
+    did not arrive) or `failed` back to `pending`, due at `now`. NotFound for an unknown
+    id, Conflict for one already sent or still pending; nothing changes then."""
+    messages = []
+    for message_id in dict.fromkeys(ids):
+        message = session.get(MailMessage, message_id, with_for_update=True)
+        if message is None:
+            raise NotFound(f"no mail #{message_id}", where="ID")
+        if message.state not in ("sending", "failed"):
+            raise Conflict(f"mail #{message_id} is {message.state}; only sending or failed "
+                           "mail is requeued", where="ID")
+        messages.append(message)
+    for message in messages:
+        message.state, message.next_attempt_at, message.claimed_by = "pending", now, None
+    session.flush()
+    return messages
