@@ -1,7 +1,7 @@
 """Calibration of a user or of the crowd over resolved binary questions (SPEC section 6)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sqlalchemy import and_, select
@@ -56,6 +56,17 @@ def calibration(session: Session, username: str) -> dict[str, Any]:
         return _calibration(session, username)
     who = CROWD if username == CROWD else str(get_user(session, username).id)
     return cached(f"calibration:{version}:{who}", lambda: _calibration(session, username))
+
+
+def chart(session: Session, username: str, draw: Callable[[dict[str, Any]], str]) -> str:
+    """`draw` applied to the user's calibration (the chart's SVG), cached like the figures
+    per (score version, user), so a profile's image is drawn once per score change."""
+    version = score_version.for_cache(session)
+    if not version:
+        return draw(_calibration(session, username))
+    who = CROWD if username == CROWD else str(get_user(session, username).id)
+    return cached(f"calibration-chart:{version}:{who}",
+                  lambda: draw(calibration(session, username)))
 
 
 def _calibration(session: Session, username: str) -> dict[str, Any]:

@@ -119,10 +119,24 @@ def snapshot_key(metric: str, n_boot: int, seed: int, peer_prior: float) -> str:
     return f"{metric}|min=1|boot={n_boot}|seed={seed}|prior={float(peer_prior)!r}"
 
 
+# Per process, the last snapshot read of each (database, key) with its score version: a
+# snapshot never changes once committed at a version, and parsing its JSON costs more than
+# a page's rendering. Callers must not modify the rows they are served.
+_SERVED: dict[tuple[str, str], tuple[int, list[dict[str, Any]]]] = {}
+
+
 def _snapshot(session: Session, key: str, version: int) -> list[dict[str, Any]] | None:
+    where = (str(session.get_bind().url), key)
+    served = _SERVED.get(where)
+    if served is not None and served[0] == version:
+        return list(served[1])
     data = session.scalar(select(LeaderboardSnapshot.data).where(
         LeaderboardSnapshot.key == key, LeaderboardSnapshot.score_version == version))
-    return None if data is None else json.loads(data)
+    if data is None:
+        return None
+    rows = json.loads(data)
+    _SERVED[where] = (version, rows)
+    return list(rows)
 
 
 def board_settings() -> tuple[int, int, float]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_login import current_user
 
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import InvalidInput
-from forecasts.services import browse
+from forecasts.services import board_page, browse
 from forecasts.services import leaderboard as board
 
 bp = Blueprint("leaderboard", __name__)
@@ -29,8 +30,14 @@ METRIC_HELP = {
     "peer_total": "Your peer scores summed over your questions. Higher is better.",
 }
 MAX_MIN_QUESTIONS = 1_000_000
+MAX_PAGE = 1_000_000
 DEFAULT_FORM = {"metric": board.DEFAULT_METRIC, "tag": "", "min_questions": "1", "from": "",
-                "to": "", "crowd": True}
+                "to": "", "crowd": True, "page": 1}
+
+
+def _whole(text: str, high: int) -> bool:
+    """Whether `text` is a whole number from 1 to `high` written in ASCII digits."""
+    return text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= high
 
 
 def _parse() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,8 +58,7 @@ def _parse() -> tuple[dict[str, Any], dict[str, Any]]:
     # `min` is the name older links use.
     name = "min_questions" if "min_questions" in args or "min" not in args else "min"
     text = args.get(name, "").strip() or "1"
-    if not (text.isascii() and text.isdigit() and len(text) <= 7
-            and 1 <= int(text) <= MAX_MIN_QUESTIONS):
+    if not _whole(text, MAX_MIN_QUESTIONS):
         raise InvalidInput("is not a whole number of at least 1", where=name)
     form["min_questions"] = str(int(text))
     dates = {}
@@ -67,6 +73,10 @@ def _parse() -> tuple[dict[str, Any], dict[str, Any]]:
         form[key] = raw
     # The form sends crowd=0 and, when ticked, crowd=1; a bare link shows the crowd.
     form["crowd"] = "1" in args.getlist("crowd") if "crowd" in args else True
+    page = args.get("page", "").strip() or "1"
+    if not _whole(page, MAX_PAGE):
+        raise InvalidInput("is not a page number (1, 2, …)", where="page")
+    form["page"] = int(page)
     return form, {"metric": metric, "tag": tag or None, "min_questions": int(text),
                   "resolved_from": dates["from"], "resolved_to": dates["to"],
                   "with_crowd": form["crowd"]}
@@ -79,47 +89,45 @@ def _rows(query: dict[str, Any]) -> list[dict[str, Any]]:
                              peer_prior=config["LEADERBOARD_PEER_PRIOR"])
 
 
+def _links(form: dict[str, Any]) -> dict[str, Any]:
+    """The query arguments that reproduce these filters, for the page links (defaults left
+    out, so links stay short)."""
+    out: dict[str, Any] = {"metric": form["metric"]} if form["metric"] != board.DEFAULT_METRIC else {}
+    out.update({k: form[k] for k in ("tag", "from", "to") if form[k]})
+    if form["min_questions"] != "1":
+        out["min_questions"] = form["min_questions"]
+    if not form["crowd"]:
+        out["crowd"] = 0
+    return out
+
+
 def _page(form: dict[str, Any], rows: list[dict[str, Any]], error: InvalidInput | None):
     prior = current_app.config["LEADERBOARD_PEER_PRIOR"]
     legend = {k: line.format(prior=f"{prior:g}") for k, line in METRIC_HELP.items()}
     # After a bad value even the login link's return path leaves the query out.
     extra = {"login_next": url_for("leaderboard.index")} if error else {}
-    return render_template("leaderboard/index.html", rows=_in_place(rows, form["metric"]),
-                           filters=form, error=error, metrics=METRIC_NAMES, legend=legend,
-                           lower_is_better=board.LOWER_IS_BETTER, scale=_scale(rows),
+    me = current_user.username if current_user.is_authenticated else None
+    try:
+        shown = board_page.page_of(rows, form["metric"], page=form["page"], username=me)
+    except InvalidInput as exc:  # a page past the last: say so, show the filters
+        error, form = exc, {**form, "page": 1}
+        shown = board_page.page_of([], form["metric"])
+    return render_template("leaderboard/index.html", board=shown, filters=form, error=error,
+                           links=_links(form), metrics=METRIC_NAMES, legend=legend,
+                           lower_is_better=board.LOWER_IS_BETTER,
                            tags=browse.tags_in_use(get_session()), **extra), \
         400 if error else 200
 
 
 @bp.get("/leaderboard")
 def index():
-    """The ranked table with metric, tag, minimum, dates and crowd selectors."""
+    """The ranked table with metric, tag, minimum, dates and crowd selectors, a page of
+    forecasters at a time."""
     try:
         form, query = _parse()
         return _page(form, _rows(query), None)
     except InvalidInput as exc:
         return _page(DEFAULT_FORM, [], exc)
-
-
-def _in_place(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """The crowd's row moved among the ranked rows to where its score would place it."""
-    crowd = [r for r in rows if r["rank"] is None]
-    ranked = [r for r in rows if r["rank"] is not None]
-    if not crowd or crowd[0][metric] is None:
-        return ranked + crowd
-    better = (lambda r: r[metric] < crowd[0][metric]) if metric in board.LOWER_IS_BETTER else \
-        (lambda r: r[metric] > crowd[0][metric])
-    at = sum(1 for r in ranked if better(r))
-    return ranked[:at] + crowd + ranked[at:]
-
-
-def _scale(rows: list[dict[str, Any]]) -> tuple[float, float]:
-    """The range the interval bars share, so that rows compare at a glance."""
-    ends = [v for r in rows if r["interval"] for v in r["interval"]]
-    if not ends:
-        return (0.0, 1.0)
-    low, high = min(ends), max(ends)
-    return (low, high if high > low else low + 1.0)
 
 
 @bp.get("/leaderboard.csv")

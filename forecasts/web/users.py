@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import browse, calibration, leaderboard, scores, users
+from forecasts.services import calibration, leaderboard, users
+from forecasts.services import profile as profile_lists
 from forecasts.services.users import get_user
 from forecasts.web.charts import calibration_chart
 from forecasts.web.login import admin_required, passwords, start_session
@@ -82,23 +83,33 @@ def reactivate(username: str):
     return _act(username, users.reactivate, "{name} can log in again.")
 
 
+def _page_number(name: str) -> int:
+    """The page number the query string gives for `name` (1 when absent)."""
+    text = request.args.get(name, "").strip() or "1"
+    if not (text.isascii() and text.isdigit() and len(text) <= 7 and int(text) >= 1):
+        raise InvalidInput("is not a page number (1, 2, …)", where=name)
+    return int(text)
+
+
 @bp.get("/users/<username>")
 def profile(username: str):
-    """A forecaster's standing, scores, calibration and forecasts."""
+    """A forecaster's standing, calibration, and a page each of their scores and of the
+    questions they forecast."""
     session = get_session()
     user = get_user(session, username)
     config = current_app.config
+    pages = {name: _page_number(name) for name in ("scores_page", "forecasts_page")}
     standing, ranked = leaderboard.standing(session, user, n_boot=config["LEADERBOARD_BOOTSTRAP"],
                                             seed=config["LEADERBOARD_SEED"],
                                             peer_prior=config["LEADERBOARD_PEER_PRIOR"])
-    n_forecasts, n_questions, first_at = browse.user_activity(session, user)
+    index = profile_lists.forecast_index(session, user)
     return render_template(
         "users/profile.html", user=user, standing=standing, ranked=ranked,
-        scores=scores.user_scores(session, user),
+        scores=profile_lists.scores_page(session, user, pages["scores_page"]),
         calibration=calibration.calibration(session, user.username),
-        entries=browse.user_questions(session, user),
-        n_forecasts=n_forecasts, n_questions=n_questions, first_at=first_at,
-        member_since=users.member_since(user, first_at))
+        entries=profile_lists.forecast_page(session, user, pages["forecasts_page"], index=index),
+        pages=pages, n_forecasts=index.n_forecasts, n_questions=len(index.question_ids),
+        first_at=index.first_at, member_since=users.member_since(user, index.first_at))
 
 
 @bp.get("/users/<username>/calibration.svg")
@@ -106,6 +117,6 @@ def calibration_svg(username: str):
     """The reliability diagram of a user as SVG."""
     session = get_session()
     user = get_user(session, username)
-    doc = calibration.calibration(session, user.username)
-    svg = render_template("users/calibration.svg", chart=calibration_chart(doc), name=user.username)
+    svg = calibration.chart(session, user.username, lambda doc: render_template(
+        "users/calibration.svg", chart=calibration_chart(doc), name=user.username))
     return Response(svg, mimetype="image/svg+xml")
