@@ -1,4 +1,5 @@
-"""Rate limits (Flask-Limiter): logins, registrations, password changes and API writes.
+"""Rate limits (Flask-Limiter): logins, registrations, password changes, mail sent on a
+visitor's request (verification, reset) and API writes.
 
 Counts live in RATELIMIT_STORAGE_URI: memory (each process alone) by default, Redis to
 share them across workers and servers. A breach answers 429 with Retry-After, as a page
@@ -21,7 +22,11 @@ from limits import parse_many
 from forecasts.errors import ConfigError
 
 LIMITED_SETTINGS = ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_ADDRESS", "RATELIMIT_REGISTER",
-                    "RATELIMIT_PASSWORD", "RATELIMIT_API_WRITE")
+                    "RATELIMIT_PASSWORD", "RATELIMIT_API_WRITE", "RATELIMIT_MAIL_CLIENT",
+                    "RATELIMIT_MAIL_ADDRESS")
+# The views that mail an address typed into their `email` field: their counts are shared,
+# so switching from one to another does not reset them.
+MAILING_VIEWS = ("auth.register", "account.email", "account.forgot")
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 EXTENSION = "forecasts_limiter"
 log = logging.getLogger("forecasts.limits")
@@ -48,6 +53,17 @@ def _account_key() -> str:
     # Usernames are case-insensitive, so Alice and alice share one count; "" skips the limit.
     name = request.form.get("username", "").strip().lower()[:80]
     return "account:" + name if name else ""
+
+
+def _mail_address_key() -> str:
+    # The target address as typed, trimmed and lowercased (its domain is case-insensitive,
+    # and most mail servers treat the local part so too).
+    return "mail:" + request.form.get("email", "").strip().lower()[:300]
+
+
+def _no_mail() -> bool:
+    # A request without an address sends no mail (registering without one).
+    return not request.form.get("email", "").strip()
 
 
 def _token_key() -> str:
@@ -125,6 +141,17 @@ def init_app(app: Flask) -> Limiter:
     views["auth.password"] = limiter.limit(
         _setting(app, "RATELIMIT_PASSWORD"), key_func=_address_key, methods=["POST"],
         scope="password")(views["auth.password"])
+    views["account.reset"] = limiter.limit(
+        _setting(app, "RATELIMIT_PASSWORD"), key_func=_address_key, methods=["POST"],
+        scope="password")(views["account.reset"])
+    mail_client = limiter.shared_limit(
+        _setting(app, "RATELIMIT_MAIL_CLIENT"), scope="mail-client", key_func=_address_key,
+        methods=["POST"], exempt_when=_no_mail)
+    mail_address = limiter.shared_limit(
+        _setting(app, "RATELIMIT_MAIL_ADDRESS"), scope="mail-address",
+        key_func=_mail_address_key, methods=["POST"], exempt_when=_no_mail)
+    for endpoint in MAILING_VIEWS:
+        views[endpoint] = mail_address(mail_client(views[endpoint]))
     limiter.limit(_setting(app, "RATELIMIT_API_WRITE"), key_func=_token_key, methods=WRITES,
                   scope="api-write")(app.blueprints["api"])
     app.register_error_handler(RateLimitExceeded, too_many_requests)

@@ -1,4 +1,4 @@
-"""Accounts: `user create/list/set-role/set-password/deactivate/reactivate`."""
+"""Accounts: `user create/list/set-role/set-password/set-email/deactivate/reactivate`."""
 from __future__ import annotations
 
 import sys
@@ -33,17 +33,38 @@ def user() -> None:
 @click.option("--admin", is_flag=True, help="Give the admin role.")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
+@click.option("--email", "address", metavar="ADDR",
+              help="The user's email address (mailed a verification link unless --verified).")
+@click.option("--verified", is_flag=True, help="Set --email as verified, without a mail.")
 @pass_ctx
-def user_create(ctx: Context, name: str, admin: bool, password_stdin: bool) -> None:
+def user_create(ctx: Context, name: str, admin: bool, password_stdin: bool,
+                address: str | None, verified: bool) -> None:
     """Create a user (without --password-stdin the account cannot log in)."""
     from forecasts.services import users
 
+    if verified and address is None:
+        raise click.UsageError("--verified needs --email")
     password = _stdin_password() if password_stdin else None
     with ctx.database().transaction() as session:
         created = users.create_user(session, name, password=password,
                                     role="admin" if admin else "forecaster",
                                     passwords=_hasher(ctx))
-        click.echo(f"created {created.role} {created.username}")
+        said = f"created {created.role} {created.username}"
+        if address is not None:
+            said += "; " + _assign_email(ctx, session, created, address, verified)
+    click.echo(said)
+
+
+def _assign_email(ctx: Context, session, account, address: str, verified: bool) -> str:
+    """Set or start verifying the address; what to tell the admin about it."""
+    from forecasts.services import email
+
+    settings = ctx.settings if verified else ctx.app_settings()
+    address = email.assign(session, settings, account, address, verified=verified)
+    if verified:
+        return f"address {address} set, verified"
+    return (f"verification link to {address} queued (the scheduler's mail job sends it; "
+            "the address counts once the link is followed)")
 
 
 @user.command("list")
@@ -94,6 +115,21 @@ def user_set_password(ctx: Context, name: str, password_stdin: bool) -> None:
         revoked = users.set_password(session, account, password, _hasher(ctx))
         click.echo(f"password of {account.username} set; their sessions are ended and "
                    f"{revoked} API token{'' if revoked == 1 else 's'} revoked")
+
+
+@user.command("set-email")
+@click.argument("name")
+@click.argument("address")
+@click.option("--verified", is_flag=True, help="Set the address as verified, without a mail.")
+@pass_ctx
+def user_set_email(ctx: Context, name: str, address: str, verified: bool) -> None:
+    """Give a user an email address: verified at once, or by the link mailed to it."""
+    from forecasts.services import users
+
+    with ctx.database().transaction() as session:
+        account = users.get_user(session, name)
+        said = f"{account.username}: " + _assign_email(ctx, session, account, address, verified)
+    click.echo(said)
 
 
 @user.command("deactivate")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 
 from forecasts.errors import AuthenticationRequired, InvalidInput
 from forecasts.models import User
 from forecasts.passwords import Passwords
+from forecasts.services import email
 from forecasts.services.users import Lockout, attempt_login, check_password, create_user, set_password
 
 # Failed logins and lockouts, with the username tried and the client's address.
@@ -16,13 +18,22 @@ REFUSED = "unknown username or wrong password"
 
 
 def register(session: Session, username: str, password: str, confirm: str, *,
-             passwords: Passwords) -> User:
-    """A new forecaster account; the password must be typed the same twice."""
+             passwords: Passwords, address: str = "",
+             settings: Mapping[str, Any] | None = None) -> User:
+    """A new forecaster account; the password must be typed the same twice. With an
+    address, a verification link is mailed to it (the account has no address until the
+    link is followed), which needs the `settings`."""
     check_password(password, username=username.strip())
     if password != confirm:
         raise InvalidInput("the two passwords differ", where="confirm")
-    return create_user(session, username.strip(), password=password, role="forecaster",
+    address = email.check_address(address) if address.strip() else ""
+    user = create_user(session, username.strip(), password=password, role="forecaster",
                        passwords=passwords)
+    if address:
+        if settings is None:
+            raise ValueError("register with an address needs the settings")
+        email.request_verification(session, settings, user, address)
+    return user
 
 
 def log_in(session: Session, username: str, password: str, *, passwords: Passwords,

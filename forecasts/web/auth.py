@@ -1,13 +1,14 @@
 """Register, log in, log out and change password."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from forecasts.db import get_session
 from forecasts.errors import AuthenticationRequired, Conflict, InvalidInput
 from forecasts.services import accounts
 from forecasts.limits import client_address
+from forecasts.web.account import send_now
 from forecasts.web.login import end_session, lockout, passwords, safe_next, start_session
 
 bp = Blueprint("auth", __name__)
@@ -46,18 +47,26 @@ def login():
 def register():
     """Create a forecaster account and log it in."""
     if request.method == "GET":
-        return render_template("auth/register.html", next=_next(), errors={}, username="")
+        return render_template("auth/register.html", next=_next(), errors={}, username="",
+                               address="")
     session = get_session()
     username = request.form.get("username", "")[:80]
+    address = request.form.get("email", "")[:300]
     try:
         user = accounts.register(session, username, request.form.get("password", ""),
-                                 request.form.get("confirm", ""), passwords=passwords())
+                                 request.form.get("confirm", ""), passwords=passwords(),
+                                 address=address, settings=current_app.config)
     except (InvalidInput, Conflict) as error:
+        session.rollback()
         return render_template("auth/register.html", next=_next(), errors=_field(error),
-                               username=username), error.status
+                               username=username, address=address), error.status
     session.commit()
+    send_now()
     start_session(user)
     flash(f"Welcome, {user.username}. Pick a question and make your first forecast.", "success")
+    if address.strip():
+        flash(f"A confirmation link is on its way to {address.strip()}; the address counts "
+              "once you follow it.", "info")
     return redirect(_next(), code=303)
 
 
