@@ -51,9 +51,9 @@ def set_following(session: Session, user: User, question: Question, following: b
         raise Conflict(f"question {question.slug!r} is a {question.review_state} proposal; "
                        "only published questions can be followed", where="question")
     now = timeutil.now()
-    if insert_ignore(session, Follow, [{"user_id": user.id, "question_id": question.id,
-                                        "following": following, "created_at": now}]):
-        return
+    # insert_ignore's count is not relied on: PostgreSQL's driver may report -1.
+    insert_ignore(session, Follow, [{"user_id": user.id, "question_id": question.id,
+                                     "following": following, "created_at": now}])
     session.execute(update(Follow).where(
         Follow.user_id == user.id, Follow.question_id == question.id,
         Follow.following.is_not(following)).values(following=following, created_at=now),
