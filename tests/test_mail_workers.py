@@ -2,15 +2,19 @@
 send each mail exactly once, also when the server is down for a while in between."""
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from forecasts import timeutil
-from forecasts.models import MailMessage
+from forecasts.models import Follow, MailMessage
+from tests.builders import make_question, make_user
 from tests.mailserver import MailServer, mail_env
 from tests.servers import BIN, ROOT, server_env
 from tests.test_mail_delivery import queue, rows
@@ -87,10 +91,7 @@ def test_two_running_workers_deliver_every_mail_once_across_a_server_outage(
         assert {m.state for m in got if m.to_addr.startswith("outage")} == {"pending"}
         assert any("cannot reach the SMTP server" in (m.last_error or "") for m in got)
         smtp_server.start()
-        # The mails the outage put off wait a minute; let that minute pass at once.
-        with database.transaction() as s:
-            s.execute(update(MailMessage).where(MailMessage.state == "pending")
-                      .values(next_attempt_at=timeutil.now()))
+        fast_forward(database)
         queue(database, 30, to="after{i}@example.org")
         expected += [f"after{i}@example.org" for i in range(30)]
         smtp_server.wait_for(90, timeout=20)
@@ -104,4 +105,57 @@ def test_two_running_workers_deliver_every_mail_once_across_a_server_outage(
     with database.session() as s:
         states = Counter(s.scalars(select(MailMessage.state)))
     assert states == Counter({"sent": 90})
+    assert time.monotonic() - began < DEADLINE_S
+
+
+def fast_forward(database) -> None:
+    """Make the mail that an outage put off (a minute's backoff) due at once."""
+    with database.transaction() as s:
+        s.execute(update(MailMessage).where(MailMessage.state == "pending")
+                  .values(next_attempt_at=timeutil.now()))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("forecasts.services.notification_mail") is None,
+                    reason="needs the notifications' mail (forecasts/services/notification_mail.py)")
+def test_running_workers_mail_each_due_closing_notification_once_across_an_outage(
+        database, env, smtp_server, tmp_path):
+    """Followers with a verified address of a question closing within 24 h: two workers
+    record the notifications and mail each follower once, though the server is down at
+    first; the follower without a verified address gets none."""
+    began = time.monotonic()
+    now = timeutil.now()
+    with database.transaction() as s:
+        question = make_question(s, slug="closing-soon",
+                                 open_at=timeutil.iso(now - timedelta(days=3)),
+                                 close_at=timeutil.iso(now + timedelta(hours=12)))
+        for i in range(40):
+            user = make_user(s, f"follower{i}")
+            user.email = f"follower{i}@example.org"
+            user.email_verified_at = None if i == 39 else now
+            s.add(Follow(user_id=user.id, question_id=question.id, following=True))
+    expected = [f"follower{i}@example.org" for i in range(39)]
+    smtp_server.stop()
+    proc_env = server_env(mail_env(env, smtp_server), SCHEDULER_INTERVAL_S="1")
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    procs = [start_worker(proc_env, log) for log in logs]
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # queued, and put off by the closed port
+            got = rows(database).values()
+            if len(got) == 39 and sum(1 for m in got if m.last_error) >= 2:
+                break
+            time.sleep(0.2)
+        assert {m.state for m in rows(database).values()} == {"pending"}
+        smtp_server.start()
+        fast_forward(database)
+        smtp_server.wait_for(39, timeout=20)
+        time.sleep(2.5)  # two more passes each: nothing is recorded or sent again
+    finally:
+        stop(procs)
+    outputs = [log.read_text() for log in logs]
+    assert any("server unavailable" in out for out in outputs), outputs
+    assert_each_once(smtp_server, expected)
+    assert all("closing-soon" in m.get_body(("plain",)).get_content()
+               for m in smtp_server.messages)
+    assert {m.state for m in rows(database).values()} == {"sent"}
     assert time.monotonic() - began < DEADLINE_S
