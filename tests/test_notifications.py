@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from forecasts import config, signing
+from forecasts import config, signing, timeutil
 from forecasts.models import Follow, MailMessage, Notification, Resolution, User
 from forecasts.services import notifications, resolution
 from forecasts.services.forecasts import submit_forecast
@@ -277,3 +277,24 @@ def test_record_keeps_one_per_key_and_says_whether_it_was_new(session):
     assert notifications.record(session, alice, "reply", "reply:1", payload=payload) is False
     session.commit()
     assert [n.mail_state for n in rows(session)] == ["pending"]
+
+
+def test_mail_reaches_a_real_smtp_server_with_its_headers_and_links(
+        database, session, settings, closing_world, smtp_server):
+    from forecasts.services import delivery
+
+    q, alice = closing_world
+    notifications.run_due(database, now=CLOSES - timedelta(hours=2), settings=settings)
+    sent = delivery.deliver(database, now=timeutil.now(),  # the mail job runs on the clock
+                            settings={**settings, "SMTP_URL": smtp_server.url})
+    assert sent, "the mail job sent nothing"
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "alice@example.org"
+    assert message["Subject"] == "Closing within 24 hours: Will it close?"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = message["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith(f"{SITE}/unsubscribe/")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert unsubscribe in body and f"{SITE}/questions/closing-soon" in body
