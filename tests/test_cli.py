@@ -45,6 +45,45 @@ def test_user_create_reads_password_from_stdin(runner):
                  "password", "at least 10")
 
 
+def _accounts(database) -> dict[str, tuple]:
+    from sqlalchemy import select
+
+    from forecasts.models import MailMessage, User
+    with database.session() as s:
+        users = {u.username: (u.email, u.email_verified) for u in s.scalars(select(User))}
+        mails = [(m.kind, m.to_addr) for m in s.scalars(select(MailMessage).order_by(MailMessage.id))]
+    return {"users": users, "mails": mails}
+
+
+def test_user_email_options(runner, database):
+    made = runner("user", "create", "alice", "--email", "Alice@Example.ORG", "--verified")
+    assert made.exit_code == 0, made.stderr
+    assert made.stdout.strip() == "created forecaster alice; address Alice@example.org set, verified"
+    queued = runner("user", "create", "bob", "--email", "bob@example.org")
+    assert queued.exit_code == 0 and "verification link to bob@example.org queued" in queued.stdout
+    assert _accounts(database) == {"users": {"alice": ("Alice@example.org", True),
+                                             "bob": (None, False)},
+                                   "mails": [("verify", "bob@example.org")]}
+    # A taken address is named, and nothing is created or changed.
+    assert_fails(runner("user", "create", "carol", "--email", "ALICE@example.org"),
+                 "ALICE@example.org", "another account")
+    assert_fails(runner("user", "set-email", "bob", "alice@EXAMPLE.org", "--verified"),
+                 "another account")
+    assert_fails(runner("user", "set-email", "bob", "not-an-address"), "email", "'@'")
+    assert_fails(runner("user", "set-email", "nobody", "n@example.org"), "no user named")
+    assert_fails(runner("user", "create", "dave", "--verified"), "--verified needs --email")
+    assert _accounts(database)["users"].keys() == {"alice", "bob"}
+    said = runner("user", "set-email", "bob", "b2@example.org")
+    assert said.exit_code == 0
+    assert said.stdout.startswith("bob: verification link to b2@example.org queued")
+    assert runner("user", "set-email", "alice", "a2@example.org", "--verified").stdout.strip() \
+        == "alice: address a2@example.org set, verified"
+    assert _accounts(database) == {"users": {"alice": ("a2@example.org", True),
+                                             "bob": (None, False)},
+                                   "mails": [("verify", "bob@example.org"),
+                                             ("verify", "b2@example.org")]}
+
+
 def test_question_create_and_list(runner, tmp_path):
     assert runner("question", "create", "--file", write(tmp_path, "q.json", question_data())).exit_code == 0
     assert runner("question", "create", "--file", write(tmp_path, "m.json", mc_data())).exit_code == 0

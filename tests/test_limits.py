@@ -136,6 +136,61 @@ def test_password_changes_per_address(limited):
     assert statuses == [422, 422, 429]
 
 
+def _queued(app) -> list[str]:
+    from sqlalchemy import select
+
+    from forecasts.models import MailMessage
+    with app.extensions["forecasts_db"].session() as s:
+        return list(s.scalars(select(MailMessage.to_addr).order_by(MailMessage.id)))
+
+
+def test_mail_requests_per_target_address(limited):
+    app = limited(RATELIMIT_MAIL_ADDRESS="2/hour", RATELIMIT_MAIL_CLIENT="100/hour")
+    with app.extensions["forecasts_db"].transaction() as s:
+        from forecasts.services import email
+        email.set_address(s, add_user(s, "alice"), "alice@example.org")
+
+    def forgot(address: str, client_ip: str) -> int:
+        return Web(app.test_client()).post(
+            "/account/forgot", {"email": address}, form_page="/account/forgot",
+            environ_base={"REMOTE_ADDR": client_ip}).status_code
+
+    # Spelt another way, from another address: the same target, the same count.
+    statuses = [forgot(a, f"198.51.100.{i}") for i, a in enumerate(
+        ["alice@example.org", " ALICE@example.org", "Alice@Example.org"])]
+    assert statuses == [303, 303, 429]
+    assert _queued(app) == ["alice@example.org"] * 2
+    assert forgot("bob@example.org", "198.51.100.9") == 303
+
+
+def test_mail_requests_per_client_are_counted_across_the_mailing_views(limited):
+    app = limited(RATELIMIT_MAIL_CLIENT="3/hour", RATELIMIT_MAIL_ADDRESS="100/hour",
+                  RATELIMIT_REGISTER="100/hour")
+    web = Web(app.test_client())
+    here = {"REMOTE_ADDR": "198.51.100.7"}
+
+    def register(name: str, address: str) -> int:
+        return web.post("/register", {"username": name, "password": PASSWORD,
+                                      "confirm": PASSWORD, "email": address},
+                        form_page="/register", environ_base=here).status_code
+
+    assert register("carol", "") == 303          # no address, no mail: not counted
+    assert register("dave", "dave@example.org") == 303
+    assert web.post("/account/email", {"email": "d2@example.org", "current": PASSWORD},
+                    form_page="/account/email", environ_base=here).status_code == 303
+    assert web.post("/account/forgot", {"email": "x@example.org"}, form_page="/account/forgot",
+                    environ_base=here).status_code == 303
+    refused = web.post("/account/email", {"email": "d3@example.org", "current": PASSWORD},
+                       form_page="/account/email", environ_base=here)
+    assert refused.status_code == 429 and 1 <= _retry_after(refused) <= 3600
+    assert register("erin", "erin@example.org") == 429
+    assert _queued(app) == ["dave@example.org", "d2@example.org"]
+    other = Web(app.test_client()).post("/account/forgot", {"email": "x@example.org"},
+                                        form_page="/account/forgot",
+                                        environ_base={"REMOTE_ADDR": "198.51.100.8"})
+    assert other.status_code == 303
+
+
 @pytest.fixture
 def api_world(limited):
     def build(**settings):
@@ -184,7 +239,8 @@ def test_disabled_limits_never_refuse(env, session):
         app.extensions["forecasts_db"].dispose()
 
 
-@pytest.mark.parametrize("name", ["RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_API_WRITE"])
+@pytest.mark.parametrize("name", ["RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_API_WRITE",
+                                  "RATELIMIT_MAIL_CLIENT", "RATELIMIT_MAIL_ADDRESS"])
 def test_a_bad_limit_setting_is_named(env, name):
     with pytest.raises(ConfigError, match=name):
         make_app(env, **{name: "lots"})
