@@ -1,11 +1,11 @@
-"""Read-only lookups for pages: tags in use, a question's rationales, a user's forecasts."""
+"""Read-only lookups for pages: tags in use, a user's forecasts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
 from forecasts.models import PUBLISHED, Forecast, Question, QuestionTag, Resolution, User
 
@@ -19,17 +19,6 @@ def tags_in_use(session: Session) -> list[str]:
     published = (select(tagged.question_id).join(Question, Question.id == tagged.question_id)
                  .where(tagged.tag == tags.c.tag, Question.review_state == PUBLISHED).exists())
     return list(session.scalars(select(tags.c.tag).where(published).order_by(tags.c.tag)))
-
-
-def question_rationales(session: Session, question: Question, *, exclude: User | None = None,
-                        limit: int = 100) -> list[Forecast]:
-    """Forecasts on the question that carry a rationale, newest first, with their authors."""
-    stmt = (select(Forecast).options(joinedload(Forecast.user))
-            .where(Forecast.question_id == question.id, Forecast.rationale.is_not(None))
-            .order_by(Forecast.at.desc(), Forecast.id.desc()).limit(limit))
-    if exclude is not None:
-        stmt = stmt.where(Forecast.user_id != exclude.id)
-    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from forecasts.services.question_stats import Stats, counted_before
 from forecasts.services.forecasts import user_forecasts
 from forecasts.services.questions import current_resolution, question_status
 from forecasts.web.charts import series_chart
+from forecasts.web.comments import thread_context
 from forecasts.web.forecast_form import ForecastForm
 
 HISTORY_ROWS = 60
@@ -180,7 +181,7 @@ def question_context(session: Session, question: Question, user: User | None, no
         "forecasters": stats.forecasters, "stats_version": stats.version,
         "history": history.recent[::-1], "history_total": history.total,
         "mine": mine[::-1], "form": form,
-        "rationales": browse.question_rationales(session, question, exclude=user),
+        **thread_context(session, question, user, resolution, now, has_forecast=bool(mine)),
         "scores": doc, "my_scores": (doc or {}).get("users", {}).get(user.username) if user else None,
         "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
         "audit": audit, "late_changes": history.late, "settled_by": settled_by,

@@ -184,9 +184,9 @@ def test_a_third_each_typed_as_33_3_is_saved_normalised(web, world, three, datab
                         .where(Forecast.question_id == three.id)) == 1
 
 
-def test_the_form_comes_before_the_rationales_in_the_source(web, world):
+def test_the_form_comes_before_the_discussion_in_the_source(web, world):
     web.login("alice")
     page = web.get("/questions/strike-open").text
     assert "Bob&#x27;s reasoning" in page
-    assert page.index('name="probability"') < page.index('id="rationales-h"') \
+    assert page.index('name="probability"') < page.index('id="discussion-h"') \
         < page.index("Bob&#x27;s reasoning")

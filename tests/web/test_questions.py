@@ -187,9 +187,9 @@ def test_resolved_question_shows_outcome_and_scores(web, world):
         assert needed in text, needed
     mine = text[text.index('id="your-forecasts"'):]
     assert "90.0% yes" in mine and "80.0% yes" in mine
-    # Your own rationales are in your history, not among the others'.
-    others = text[text.index('id="rationales-h"'):]
-    assert "alice thinks" not in others
+    # The discussion carries every rationale, each with the forecast it came with.
+    discussion = text[text.index('id="discussion-h"'):]
+    assert "alice thinks 0.9" in discussion and "with a forecast of 90.0%" in discussion
 
 
 def test_question_text_is_escaped_in_pages_and_charts(web, session):
