@@ -21,6 +21,11 @@ MC_QUESTION: dict[str, Any] = {
 }
 
 
+# For tests about the crowd itself: a question that shows it to everyone (new questions
+# hide it until one forecasts; tests/test_hidden_crowd.py is about that).
+SHOW_CROWD: dict[str, Any] = {"hide_crowd_until_forecast": False}
+
+
 def question_data(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE_QUESTION)
     data.update(changes)

@@ -15,7 +15,7 @@ from forecasts.models import Question, User
 from forecasts.services import resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question
-from tests.builders import mc_data, question_data
+from tests.builders import SHOW_CROWD, mc_data, question_data
 from tests.web.conftest import Web, add_user
 
 # Pages and endpoints, as format strings over the world's names.
@@ -63,7 +63,8 @@ def grow(session, rng: random.Random, start: int, n_questions: int, n_users: int
               "close_at": timeutil.iso(now + timedelta(days=60))}
     made = []
     for i in range(start, start + n_questions):
-        data = (mc_data if i % 3 == 2 else question_data)(slug=f"question-{i}", **window)
+        data = (mc_data if i % 3 == 2 else question_data)(slug=f"question-{i}", **SHOW_CROWD,
+                                                          **window)
         made.append(create_question(session, data))
     first = session.scalar(select(Question).where(Question.slug == "question-0"))
     for user in users[1:] if start == 0 else users:

@@ -45,7 +45,8 @@ def test_no_change_records_nothing(session):
 def test_with_forecasts_only_wording_may_change(session):
     q = make_question(session, open_at="2026-01-01T00:00:00Z", close_at="2030-01-01T00:00:00Z")
     submit_forecast(session, q, create_user(session, "alice"), probability=0.3)
-    assert question_edits.editable_fields(session, q) == question_edits.WORDING
+    assert question_edits.editable_fields(session, q) == question_edits.WORDING + (
+        "hide_crowd_until_forecast",)
     for changes, field in (({"close_at": "2029-01-01T00:00:00Z"}, "close_at"),
                            ({"rule": {"type": "deadline", "default": "no"}}, "rule"),
                            ({"kind": "multiple_choice", "options": ["a", "b"]}, "kind")):

@@ -1,20 +1,28 @@
 """Questions: list, detail and scores."""
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.api import paging, params
-from forecasts.api.auth import authenticated_user
+from forecasts.api.auth import HEADER, authenticated_user
 from forecasts.api.blueprint import bp
 from forecasts.api.render import question_detail_json, question_json
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import Question
-from forecasts.services import questions, scores
+from forecasts.models import Question, User
+from forecasts.services import questions, scores, visibility
 from forecasts.services.question_stats import stats_of
 from forecasts.services import question_list as listing
+
+
+def viewer(session: Session) -> User | None:
+    """Whose crowd view a read gets: the token's user when the request carries a token
+    (a bad one is refused), otherwise a logged-out viewer."""
+    if not request.headers.get(HEADER, "").strip():
+        return None
+    return authenticated_user(session, write=False)
 
 
 def find(session: Session, slug: str) -> Question:
@@ -35,14 +43,15 @@ def question_list() -> Response:
         raise InvalidInput(f"give at most one of {', '.join(listing.OWN_FILTERS)}",
                            where=own[1])
     session = get_session()
-    user = authenticated_user(session, write=False) if own else None
+    user = authenticated_user(session, write=False) if own else viewer(session)
     rows = listing.list_questions(
         session, now=timeutil.now(), status=args["status"], tag=args["tag"],
         search=args["q"], sort=args["sort"], user=user, own=own[0] if own else None,
         limit=page.limit + 1, offset=page.offset)
     more, rows = len(rows) > page.limit, rows[:page.limit]
     items = [question_json(row.question, row.resolution, row.status,
-                           (row.crowd, row.forecasters)) for row in rows]
+                           (row.crowd, row.forecasters), hidden=row.crowd_hidden)
+             for row in rows]
     next_cursor = paging.encode_cursor("questions", offset=page.offset + page.limit) \
         if more else None
     return jsonify(paging.page(items, page.limit, next_cursor))
@@ -50,15 +59,19 @@ def question_list() -> Response:
 
 @bp.get("/questions/<slug>", merge_slashes=False)
 def question(slug: str) -> Response:
-    """One question with its description, rule and crowd."""
+    """One question with its description, rule and crowd (null while it is hidden from
+    the viewer)."""
     params.query("getQuestion")
     session = get_session()
-    found = find(session, slug)
+    found, now = find(session, slug), timeutil.now()
+    user = viewer(session)
     resolution = questions.current_resolution(session, found)
-    status = questions.question_status(found, resolution, timeutil.now())
+    status = questions.question_status(found, resolution, now)
     stats = stats_of(session, found)
+    shown = visibility.crowd_visible(session, found, user, resolution=resolution, now=now)
     return jsonify(question_detail_json(found, resolution, status,
-                                        (stats.crowd, stats.forecasters)))
+                                        (stats.crowd if shown else None, stats.forecasters),
+                                        hidden=not shown))
 
 
 @bp.get("/questions/<slug>/scores", merge_slashes=False)

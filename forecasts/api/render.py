@@ -19,14 +19,17 @@ def resolution_json(resolution: Resolution | None) -> dict[str, Any] | None:
 
 
 def question_json(question: Question, resolution: Resolution | None, status: str,
-                  crowd: Crowd) -> dict[str, Any]:
-    """A question as the list shows it: the crowd is one probability per option."""
+                  crowd: Crowd, *, hidden: bool = False) -> dict[str, Any]:
+    """A question as the list shows it: the crowd is one probability per option, or None
+    with `crowd_hidden` while the viewer may not see it (visibility.py)."""
     probabilities, forecasters = crowd
     return {
         "slug": question.slug, "title": question.title, "kind": question.kind,
         "options": question.options, "ordered": question.ordered, "tags": question.tags,
         "open_at": timeutil.iso(question.open_at), "close_at": timeutil.iso(question.close_at),
-        "status": status, "forecasters": forecasters, "crowd": probabilities,
+        "status": status, "forecasters": forecasters,
+        "crowd": None if hidden else probabilities, "crowd_hidden": hidden,
+        "hide_crowd_until_forecast": bool(question.hide_crowd_until_forecast),
         "resolution": resolution_json(resolution),
         "url": url_for("api.question", slug=question.slug, _external=True),
         "html_url": f"{request.url_root}questions/{question.slug}",
@@ -34,9 +37,9 @@ def question_json(question: Question, resolution: Resolution | None, status: str
 
 
 def question_detail_json(question: Question, resolution: Resolution | None, status: str,
-                         crowd: Crowd) -> dict[str, Any]:
+                         crowd: Crowd, *, hidden: bool = False) -> dict[str, Any]:
     """A question with its description and rule (in words too, where the rules can say)."""
-    doc = question_json(question, resolution, status, crowd)
+    doc = question_json(question, resolution, status, crowd, hidden=hidden)
     doc["description"] = question.description
     doc["rule"] = question.rule
     doc["rule_text"] = rules.describe(question.rule, question)

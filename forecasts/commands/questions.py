@@ -22,14 +22,25 @@ def question() -> None:
     """Create, import, list and review questions."""
 
 
+def hide_crowd_option(command):
+    """--hide-crowd/--show-crowd: None when neither is given (the definition's value, or
+    the default of new questions: hidden)."""
+    return click.option("--hide-crowd/--show-crowd", "hide_crowd", default=None,
+                        help="Hide the crowd from who has not forecast, until the question "
+                             "closes (the default), or show it to everyone.")(command)
+
+
 @question.command("create")
 @click.option("--file", "path", required=True, help="A JSON file with one question.")
+@hide_crowd_option
 @pass_ctx
-def question_create(ctx: Context, path: str) -> None:
+def question_create(ctx: Context, path: str, hide_crowd: bool | None) -> None:
     """Create a question from a JSON definition (SPEC section 3)."""
     from forecasts.services import questions
 
     data = read_json(path)
+    if hide_crowd is not None and isinstance(data, dict):
+        data["hide_crowd_until_forecast"] = hide_crowd
     with ctx.database().transaction() as session:
         created = questions.create_question(session, data)
         click.echo(f"created question {created.slug}")
@@ -37,14 +48,15 @@ def question_create(ctx: Context, path: str) -> None:
 
 @question.command("import")
 @click.argument("path")
+@hide_crowd_option
 @pass_ctx
-def question_import(ctx: Context, path: str) -> None:
+def question_import(ctx: Context, path: str, hide_crowd: bool | None) -> None:
     """Import questions from CSV (atomic; errors name the row)."""
     from forecasts.services import question_csv
 
     text = read_text(path)
     with ctx.database().transaction() as session:
-        created = question_csv.import_csv(session, text)
+        created = question_csv.import_csv(session, text, hide_crowd=hide_crowd)
         click.echo(f"imported {len(created)} questions")
 
 

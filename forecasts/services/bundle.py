@@ -31,7 +31,7 @@ FORECAST_COLUMNS = ("question_id", "user_id", "at", "probability", "probabilitie
                     "rationale", "created_at")
 QUESTION_COLUMNS = ("id", "slug", "title", "description", "kind", "options_json", "ordered",
                     "open_at", "close_at", "rule_json", "created_at", "review_state",
-                    "proposed_by_id", "review_note")
+                    "proposed_by_id", "review_note", "hide_crowd_until_forecast")
 # A bulk load of this many forecasts refreshes PostgreSQL's planner statistics.
 ANALYZE_AFTER = 10_000
 # Carried only by questions that are not published (proposals waiting or rejected).
@@ -160,7 +160,8 @@ def _insert_questions(session: Session, specs: list[QuestionSpec],
         (i, s.slug, s.title, s.description, s.kind,
          json.dumps(s.options) if s.options else None, s.ordered, timeutil.to_micros(s.open_at),
          timeutil.to_micros(s.close_at), json.dumps(s.rule), now_us,
-         reviews[s.slug]["review_state"], proposer(s), reviews[s.slug].get("review_note"))
+         reviews[s.slug]["review_state"], proposer(s), reviews[s.slug].get("review_note"),
+         s.hide_crowd_until_forecast)
         for i, s in zip(ids, specs)))
     bulk.insert_rows(session, QuestionTag, ("question_id", "tag", "position"), (
         (i, tag, position) for i, s in zip(ids, specs) for position, tag in enumerate(s.tags)))

@@ -36,8 +36,9 @@ def _row_to_definition(row: dict[str, str], where: str) -> dict:
     return data
 
 
-def import_csv(session: Session, text: str) -> list[Question]:
-    """Parse and validate every row, then add the questions. Lists use '|' as separator."""
+def import_csv(session: Session, text: str, *, hide_crowd: bool | None = None) -> list[Question]:
+    """Parse and validate every row, then add the questions. Lists use '|' as separator;
+    `hide_crowd` sets hide_crowd_until_forecast of them all (None: the default)."""
     reader = csv.DictReader(io.StringIO(text))
     header = set(reader.fieldnames or ())
     missing = sorted(REQUIRED - header)
@@ -52,7 +53,10 @@ def import_csv(session: Session, text: str) -> list[Question]:
         where = f"line {line}"
         if None in row:
             raise InvalidInput("has more fields than the header", where=where)
-        spec = parse_question(_row_to_definition(row, where), where=where)
+        data = _row_to_definition(row, where)
+        if hide_crowd is not None:
+            data["hide_crowd_until_forecast"] = hide_crowd
+        spec = parse_question(data, where=where)
         if spec.slug in rows:
             raise InvalidInput(f"duplicate slug {spec.slug!r} (also line {rows[spec.slug]})",
                                where=f"{where}.slug")

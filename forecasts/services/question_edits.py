@@ -3,7 +3,8 @@
 Every edit is checked like a new definition (questions.parse_question, check_rules) and
 recorded as a QuestionRevision holding each changed field's old and new value. Once a
 question has forecasts (or is settled) only its wording may change: the title, the
-description and the tags; the slug never changes, since links and rules name it.
+description and the tags, and whether the crowd is hidden until one forecasts (that is
+presentation, not scoring); the slug never changes, since links and rules name it.
 """
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from forecasts.services.questions import (QuestionSpec, check_rules, current_res
                                           definition, parse_question)
 
 WORDING = ("title", "description", "tags")
+# Fields that may change once a question has forecasts or is settled.
+AFTER_FORECASTS = WORDING + ("hide_crowd_until_forecast",)
 FIELDS = ("title", "description", "kind", "options", "ordered", "tags", "open_at", "close_at",
-          "rule")
+          "rule", "hide_crowd_until_forecast")
 
 
 def has_forecasts(session: Session, question: Question) -> bool:
@@ -31,10 +34,10 @@ def has_forecasts(session: Session, question: Question) -> bool:
 
 
 def editable_fields(session: Session, question: Question) -> tuple[str, ...]:
-    """The fields an edit may change now: all of them, or only the wording once the
-    question has forecasts or is settled."""
+    """The fields an edit may change now: all of them, or only the wording (and the
+    hidden crowd) once the question has forecasts or is settled."""
     if has_forecasts(session, question) or current_resolution(session, question) is not None:
-        return WORDING
+        return AFTER_FORECASTS
     return FIELDS
 
 
@@ -61,7 +64,7 @@ def edit_question(session: Session, question: Question, changes: Mapping[str, An
     locked = [f for f in changed if f not in allowed]
     if locked:
         raise Conflict(f"cannot change {', '.join(locked)}: the question has forecasts or is "
-                       "settled, so only its title, description and tags may change",
+                       "settled, so only its title, description, tags and hidden crowd may change",
                        where=f"question.{locked[0]}")
     if not changed:
         return None
@@ -88,6 +91,7 @@ def _apply(session: Session, question: Question, spec: QuestionSpec) -> None:
     question.options_json = json.dumps(spec.options) if spec.options else None
     question.open_at, question.close_at = spec.open_at, spec.close_at
     question.rule_json = json.dumps(spec.rule)
+    question.hide_crowd_until_forecast = spec.hide_crowd_until_forecast
     if question.tags != spec.tags:
         # Rows keyed (question, tag): drop the old ones before adding any back.
         question.tag_rows.clear()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionStats,
                               QuestionTag, Resolution, User)
-from forecasts.services import question_stats
+from forecasts.services import question_stats, visibility
 from forecasts.services.questions import STATUSES, question_status
 from forecasts.services.search import search_hits
 
@@ -28,7 +28,8 @@ STALE_DAYS = 30
 class QuestionRow:
     """A question with its current resolution, its number of forecasters, the viewer's
     own latest forecast when a viewer is given, its crowd and its latest forecast's time
-    (the figures of question_stats)."""
+    (the figures of question_stats). `crowd_hidden`: the crowd is withheld from the
+    viewer (visibility.py), and `crowd` is None."""
 
     question: Question
     resolution: Resolution | None
@@ -37,6 +38,7 @@ class QuestionRow:
     mine: Forecast | None = None
     crowd: list[float] | None = None
     last_forecast_at: datetime | None = None
+    crowd_hidden: bool = False
 
 
 def _micros(column: Any) -> Any:
@@ -114,7 +116,9 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
                    limit: int | None = None, offset: int = 0) -> list[QuestionRow]:
     """Published questions filtered by status, tag, text and the user's own forecasts,
     sorted as asked (ties broken by id, so pages are stable); `limit` and `offset`
-    select one page. With a user, each row carries that user's latest forecast."""
+    select one page. With a user, each row carries that user's latest forecast. The
+    crowd is the one `user` (None: a logged-out viewer) may see: withheld rows carry
+    None and `crowd_hidden`."""
     _check_sort(sort)
     filters = dict(now=now, status=status, tag=tag, search=search, user=user, own=own)
     # The figures come from question_stats (kept on write); a question without a row
@@ -139,8 +143,11 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
     figures.update((kept.question_id, question_stats.from_row(kept))
                    for _, _, kept in rows if kept is not None)
     mine = latest_forecasts(session, user, [q.id for q, _, _ in rows]) if user else {}
+    hidden = visibility.hidden_question_ids(session, user, [(q, r) for q, r, _ in rows],
+                                            now=now, forecast_ids=set(mine))
     return [QuestionRow(q, r, figures[q.id].forecasters, question_status(q, r, now),
-                        mine.get(q.id), figures[q.id].crowd, figures[q.id].last_forecast_at)
+                        mine.get(q.id), None if q.id in hidden else figures[q.id].crowd,
+                        figures[q.id].last_forecast_at, q.id in hidden)
             for q, r, _ in rows]
 
 

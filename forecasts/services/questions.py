@@ -21,7 +21,10 @@ SLUG = re.compile(r"^[a-z0-9-]{3,80}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 KINDS = ("binary", "multiple_choice")
 FIELDS = {"slug", "title", "description", "kind", "options", "ordered", "tags", "open_at",
-          "close_at", "rule", "resolution"}
+          "close_at", "rule", "resolution", "hide_crowd_until_forecast"}
+# New questions withhold their crowd from whoever has not forecast them (visibility.py),
+# against anchoring: the one default, for every way a question is defined.
+HIDE_CROWD_DEFAULT = True
 STATUSES = ("upcoming", "open", "closed", "resolved", "annulled")
 
 
@@ -39,6 +42,7 @@ class QuestionSpec:
     open_at: datetime
     close_at: datetime
     rule: dict[str, Any] = field(default_factory=lambda: {"type": "manual"})
+    hide_crowd_until_forecast: bool = HIDE_CROWD_DEFAULT
 
     @property
     def labels(self) -> list[str]:
@@ -98,7 +102,11 @@ def parse_question(data: object, *, where: str = "question") -> QuestionSpec:
     close_at = timeutil.parse(data.get("close_at"), where=f"{where}.close_at")
     if not open_at < close_at:
         raise InvalidInput("close_at must be after open_at", where=f"{where}.close_at")
-    spec = QuestionSpec(slug, title, description, kind, options, ordered, tags, open_at, close_at)
+    hide = data.get("hide_crowd_until_forecast", HIDE_CROWD_DEFAULT)
+    if not isinstance(hide, bool):
+        raise InvalidInput("must be true or false", where=f"{where}.hide_crowd_until_forecast")
+    spec = QuestionSpec(slug, title, description, kind, options, ordered, tags, open_at, close_at,
+                        hide_crowd_until_forecast=hide)
     rule = data.get("rule")
     spec.rule = {"type": "manual"} if rule is None else rule
     return spec
@@ -172,7 +180,8 @@ def add_question(session: Session, spec: QuestionSpec, *, review_state: str = PU
         options_json=json.dumps(spec.options) if spec.options else None, ordered=spec.ordered,
         open_at=spec.open_at, close_at=spec.close_at, rule_json=json.dumps(spec.rule),
         tag_rows=[QuestionTag(tag=t, position=i) for i, t in enumerate(spec.tags)],
-        review_state=review_state, proposed_by_id=proposed_by.id if proposed_by else None)
+        review_state=review_state, proposed_by_id=proposed_by.id if proposed_by else None,
+        hide_crowd_until_forecast=spec.hide_crowd_until_forecast)
     session.add(question)
     session.flush()
     return question
@@ -219,7 +228,8 @@ def definition(question: Question | QuestionSpec) -> dict[str, Any]:
     if question.kind == "multiple_choice":
         doc.update(options=question.options, ordered=question.ordered)
     doc.update(tags=question.tags, open_at=timeutil.iso(question.open_at),
-               close_at=timeutil.iso(question.close_at), rule=question.rule)
+               close_at=timeutil.iso(question.close_at), rule=question.rule,
+               hide_crowd_until_forecast=bool(question.hide_crowd_until_forecast))
     return doc
 
 

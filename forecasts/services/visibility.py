@@ -11,7 +11,7 @@ out of what they send (not merely hidden with CSS).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +26,15 @@ def _closed(question: Question, resolution: Resolution | None, now: datetime) ->
 
 def hides(question: Question, viewer: User | None) -> bool:
     """True when the question's crowd waits for the viewer's forecast (while it is open)."""
-    return bool(question.hide_crowd_until_forecast or (viewer is not None and viewer.hide_crowd))
+    return hidden_by(question, viewer) is not None
+
+
+def hidden_by(question: Question, viewer: User | None) -> str | None:
+    """Whose setting withholds the crowd until the viewer forecasts: "question" (the
+    question's own), "user" (the viewer's "always hide"), or None."""
+    if question.hide_crowd_until_forecast:
+        return "question"
+    return "user" if viewer is not None and viewer.hide_crowd else None
 
 
 def crowd_visible(session: Session, question: Question, viewer: User | None, *,
@@ -53,3 +61,17 @@ def forecast_question_ids(session: Session, viewer: User | None,
         return set()
     return set(session.scalars(select(Forecast.question_id).distinct().where(
         Forecast.user_id == viewer.id, Forecast.question_id.in_(ids))))
+
+
+def hidden_question_ids(session: Session, viewer: User | None,
+                        questions: Sequence[tuple[Question, Resolution | None]], *,
+                        now: datetime, forecast_ids: set[int] | None = None) -> set[int]:
+    """Of these (question, current resolution) pairs, the ids whose crowd the viewer may
+    not see; `forecast_ids` (the questions the viewer forecast) when the caller knows
+    them, otherwise one query, and none when no question hides its crowd."""
+    waiting = [q.id for q, r in questions if not _closed(q, r, now) and hides(q, viewer)]
+    if not waiting or viewer is None:
+        return set(waiting)
+    if forecast_ids is None:
+        forecast_ids = forecast_question_ids(session, viewer, waiting)
+    return set(waiting) - forecast_ids

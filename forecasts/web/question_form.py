@@ -10,14 +10,19 @@ from typing import Any, Mapping
 from forecasts import timeutil
 from forecasts.errors import ForecastsError
 from forecasts.rules.validation import OPERATORS
-from forecasts.services.question_edits import WORDING
+from forecasts.services.question_edits import AFTER_FORECASTS
+from forecasts.services.questions import HIDE_CROWD_DEFAULT
 
 RULE_TYPES = (("manual", "An admin resolves it"), ("deadline", "Resolves by default at close"),
               ("threshold", "A recorded series crosses a threshold"))
 JSON_RULE = ("json", "Any rule, as JSON (admins)")
 FIELD_NAMES = ("slug", "title", "description", "kind", "options", "ordered", "tags", "open_at",
                "close_at", "rule_type", "deadline_default", "series", "op", "value", "when",
-               "rule_json")
+               "rule_json", "hide_crowd_until_forecast")
+# The form marks that it carries the hidden-crowd checkbox, so that an unchecked box
+# (which browsers do not send) reads as "show", and a post without it keeps the default.
+HIDE_CROWD = "hide_crowd_until_forecast"
+HIDE_CROWD_SHOWN = "hide_crowd_field"
 # Where a rule error points, by the rule field it names.
 RULE_FIELDS = {"series": "series", "op": "op", "value": "value", "when": "when",
                "default": "deadline_default", "type": "rule_type"}
@@ -44,7 +49,9 @@ def to_data(form: Mapping[str, str], *, admin: bool, fields: tuple[str, ...] | N
 
     data: dict[str, Any] = {"title": text("title"), "description": form.get("description", ""),
                             "tags": [t for t in re.split(r"[\s,]+", text("tags").lower()) if t]}
-    if fields is not None and set(fields) <= set(WORDING):
+    if form.get(HIDE_CROWD_SHOWN):
+        data[HIDE_CROWD] = bool(form.get(HIDE_CROWD))
+    if fields is not None and set(fields) <= set(AFTER_FORECASTS):
         return {k: v for k, v in data.items() if k in fields}, errors
     if text("slug"):
         data["slug"] = text("slug")
@@ -122,7 +129,8 @@ def to_form(doc: Mapping[str, Any]) -> dict[str, str]:
               "description": doc.get("description", ""), "kind": doc.get("kind", "binary"),
               "options": "\n".join(doc.get("options") or []) if doc.get("kind") == "multiple_choice" else "",
               "ordered": "1" if doc.get("ordered") else "", "tags": ", ".join(doc.get("tags", [])),
-              "open_at": _local(doc.get("open_at")), "close_at": _local(doc.get("close_at"))}
+              "open_at": _local(doc.get("open_at")), "close_at": _local(doc.get("close_at")),
+              HIDE_CROWD: "1" if doc.get(HIDE_CROWD) else ""}
     rule = doc.get("rule") or {"type": "manual"}
     kind = rule.get("type")
     if kind == "manual":
@@ -139,9 +147,11 @@ def to_form(doc: Mapping[str, Any]) -> dict[str, str]:
 
 
 def blank(now: datetime) -> dict[str, str]:
-    """The values of an empty form: opening now, a manual rule."""
+    """The values of an empty form: opening now, a manual rule, the crowd as a new
+    question has it (questions.HIDE_CROWD_DEFAULT)."""
     return {"kind": "binary", "rule_type": "manual", "deadline_default": "no", "op": ">=",
-            "when": "any", "open_at": now.strftime("%Y-%m-%dT%H:%M")}
+            "when": "any", "open_at": now.strftime("%Y-%m-%dT%H:%M"),
+            HIDE_CROWD: "1" if HIDE_CROWD_DEFAULT else ""}
 
 
 OPS = OPERATORS

@@ -11,7 +11,7 @@ from forecasts import rules, timeutil
 from forecasts.cache import get_cache
 from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
-from forecasts.services import browse, crowd, evidence, question_stats
+from forecasts.services import browse, crowd, evidence, question_stats, visibility
 from forecasts.services import resolution as resolutions, scores
 from forecasts.services import follows
 from forecasts.services.question_stats import Stats, counted_before
@@ -169,15 +169,20 @@ def question_context(session: Session, question: Question, user: User | None, no
     resolution = current_resolution(session, question)
     status = question_status(question, resolution, now)
     stats = question_stats.stats_of(session, question)
-    history = page_history(session, question, resolution, stats)
     mine = user_forecasts(session, question, user) if user is not None else []
+    # Withheld figures are never read, from the cache or otherwise (visibility.py).
+    shown = visibility.crowd_visible(session, question, user, resolution=resolution, now=now,
+                                     has_forecast=bool(mine))
+    history = (page_history(session, question, resolution, stats) if shown
+               else crowd.History([], [], 0, 0, 0))
     if form is None:
         form = ForecastForm.prefilled(question, mine[-1] if mine else None)
     doc = scores.question_scores(session, question) if resolution is not None else None
     audit = resolutions.history(session, question) if resolution is not None else []
     return {
         "question": question, "resolution": resolution, "status": status,
-        "rule_text": rule_in_words(question), "crowd": stats.crowd,
+        "rule_text": rule_in_words(question), "crowd": stats.crowd if shown else None,
+        "crowd_hidden_by": None if shown else visibility.hidden_by(question, user),
         "forecasters": stats.forecasters, "stats_version": stats.version,
         "history": history.recent[::-1], "history_total": history.total,
         "mine": mine[::-1], "form": form,

@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 from forecasts import timeutil
 from forecasts.db import get_session
-from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import browse, question_list
+from forecasts.errors import Conflict, InvalidInput, NotFound
+from forecasts.services import browse, question_list, visibility
 from forecasts.services import questions as question_service
 from forecasts.services.forecasts import JustSettled, submit_forecast
 from forecasts.services.question_stats import stats_of
@@ -46,6 +46,7 @@ def index():
     return render_template(
         "questions/index.html", listing=listing, rows=rows, filters=filters, error=error,
         crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},
+        hidden={r.question.id for r in rows if r.crowd_hidden},
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
         stale_days=question_list.STALE_DAYS, tags=browse.tags_in_use(session)), \
         400 if error else 200
@@ -98,6 +99,10 @@ def crowd_svg(slug: str):
     session = get_session()
     question = question_service.get_question(session, slug)
     resolution = question_service.current_resolution(session, question)
+    # Before any cached figure is read: a viewer the crowd is hidden from gets none.
+    if not visibility.crowd_visible(session, question, _user(), resolution=resolution):
+        raise NotFound(f"the crowd of {slug!r} is hidden until you forecast it",
+                       where="question")
     settled_at = None if resolution is None else effective_close(question, resolution)
     label = None if resolution is None else (
         "annulled" if resolution.annulled else f"resolved: {resolution.outcome}")

@@ -14,7 +14,7 @@ from forecasts.services.forecasts import submit_forecast
 from forecasts.services.tokens import create_token
 from forecasts.services.users import create_user
 from tests.api import spec
-from tests.builders import mc_data, question_data
+from tests.builders import SHOW_CROWD, mc_data, question_data
 
 
 class Api:
@@ -76,14 +76,16 @@ def world(session) -> World:
     users = {name: create_user(session, name) for name in ("alice", "bob")}
     tokens = {name: create_token(session, user, "tests")[1] for name, user in users.items()}
     make = questions.create_question
+    # The open and upcoming questions show their crowd: the API is tested for it.
     qs = {
         "open": make(session, question_data(slug="strike-open", tags=["security", "trade"],
-                                            **window(-30, 365))),
-        "mc": make(session, mc_data(slug="partner-open", **window(-30, 200))),
+                                            **SHOW_CROWD, **window(-30, 365))),
+        "mc": make(session, mc_data(slug="partner-open", **SHOW_CROWD, **window(-30, 200))),
         "ordered": make(session, mc_data(slug="tariff-bins", options=["low", "mid", "high"],
-                                         ordered=True, tags=["trade"], **window(-30, 100))),
+                                         ordered=True, tags=["trade"], **SHOW_CROWD,
+                                         **window(-30, 100))),
         "upcoming": make(session, question_data(slug="strike-later", title="Later question",
-                                                **window(10, 400))),
+                                                **SHOW_CROWD, **window(10, 400))),
         "closed": make(session, question_data(slug="strike-closed", title="Closed question",
                                               **window(-60, -1))),
         "resolved": make(session, question_data(slug="strike-resolved", title="Resolved question",

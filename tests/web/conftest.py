@@ -12,7 +12,7 @@ from forecasts.passwords import Passwords
 from forecasts.services import questions, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.users import create_user
-from tests.builders import mc_data, question_data
+from tests.builders import SHOW_CROWD, mc_data, question_data
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -69,8 +69,11 @@ def world(session):
     now = timeutil.now()
     users = {name: add_user(session, name) for name in ("alice", "bob")}
     users["root"] = add_user(session, "root", role="admin")
-    binary = questions.create_question(session, question_data(slug="strike-open", **around_now()))
-    mc = questions.create_question(session, mc_data(slug="partner-open", **around_now()))
+    # The open questions show their crowd: these pages are tested for it.
+    binary = questions.create_question(session, question_data(slug="strike-open", **SHOW_CROWD,
+                                                              **around_now()))
+    mc = questions.create_question(session, mc_data(slug="partner-open", **SHOW_CROWD,
+                                                    **around_now()))
     closed = questions.create_question(session, question_data(
         slug="strike-closed", title="Closed question", tags=["trade"],
         open_at=timeutil.iso(now - timedelta(days=60)), close_at=timeutil.iso(now - timedelta(days=1))))

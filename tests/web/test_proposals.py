@@ -187,7 +187,7 @@ def test_admin_edits_then_approves_a_draft(web, world, database):
 def test_edit_of_a_question_with_forecasts_keeps_to_wording(web, world, database):
     web.login("root")
     edit = web.get("/questions/strike-open/edit").text
-    assert "only its title, description and tags can change" in edit
+    assert "only its title, description, tags and hidden crowd can change" in edit
     assert re.search(r'<fieldset class="q-fields" disabled>', edit)
     # A forged post of a structural field changes nothing of it.
     before = stored(database, "strike-open")

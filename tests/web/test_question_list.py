@@ -15,7 +15,7 @@ from forecasts.models import DRAFT, REJECTED
 from forecasts.services import questions, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.question_list import PAGE_SIZE, STALE_DAYS
-from tests.builders import mc_data, question_data
+from tests.builders import SHOW_CROWD, mc_data, question_data
 from tests.web.conftest import add_user
 
 
@@ -85,7 +85,7 @@ def forecasts_of_alice(session):
     stale = make(session, "stale", -100, 100)
     fresh = make(session, "fresh", -100, 200)
     closed = make(session, "closed", -100, -1)
-    untouched = make(session, "untouched", -100, 300)
+    untouched = make(session, "untouched", -100, 300, **SHOW_CROWD)
     mc = questions.create_question(session, mc_data(slug="choice", open_at=days(-100),
                                                     close_at=days(400)))
     back = timedelta(days=STALE_DAYS + 5)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from forecasts.models import Forecast
 from forecasts.services import questions
 from forecasts.services.forecasts import submit_forecast
-from tests.builders import question_data
+from tests.builders import SHOW_CROWD, question_data
 from tests.web.conftest import around_now
 
 
@@ -195,7 +195,7 @@ def test_resolved_question_shows_outcome_and_scores(web, world):
 def test_question_text_is_escaped_in_pages_and_charts(web, session):
     nasty = '<script>alert(1)</script>" onmouseover="alert(2)'
     questions.create_question(session, question_data(
-        slug="nasty", title=nasty, description=nasty, **around_now()))
+        slug="nasty", title=nasty, description=nasty, **SHOW_CROWD, **around_now()))
     session.commit()
     for path in ("/", "/questions/nasty", "/questions/nasty/crowd.svg", "/?q=" + nasty):
         body = web.get(path).get_data(as_text=True)
