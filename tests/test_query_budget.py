@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from forecasts import timeutil
 from forecasts.models import Question, User
-from forecasts.services import resolution
+from forecasts.services import comments, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question
 from tests.builders import SHOW_CROWD, mc_data, question_data
@@ -32,6 +32,7 @@ PAGES = {
     "api question list": "/api/v1/questions",
     "api question list, most forecasters": "/api/v1/questions?sort=forecasters",
     "api question detail": "/api/v1/questions/{open}",
+    "api question comments": "/api/v1/questions/{open}/comments",
     "api leaderboard": "/api/v1/leaderboard",
 }
 
@@ -70,6 +71,14 @@ def grow(session, rng: random.Random, start: int, n_questions: int, n_users: int
     for user in users[1:] if start == 0 else users:
         submit_forecast(session, first, user, probability=rng.choice([0.3, 0.7]),
                         at=now - timedelta(days=10, hours=rng.random()))
+    # Every user comments on question-0 and replies to the one before: its page shows
+    # more comments, authors and rationale forecasts each time the world grows.
+    previous = None
+    for user in users:
+        top = comments.post_comment(session, first, user, f"a remark by {user.username}")
+        if previous is not None:
+            comments.post_comment(session, first, user, "a reply", parent_id=previous.id)
+        previous = top
     for q in made:
         chosen = {regular, *rng.sample(users, min(len(users), 4))}
         for user in sorted(chosen, key=lambda u: u.id):

@@ -16,10 +16,10 @@ ERRORS = {
            "parameter.",
     "401": "No bearer token, or one that is malformed, unknown or revoked.",
     "403": "The token's user may not do this.",
-    "404": "No such question (or no such endpoint).",
+    "404": "No such question or comment (or no such endpoint).",
     "409": "The question's state forbids it: not open yet, closed, resolved or annulled, "
            "or its rule can already decide (the question is then settled by this request); "
-           "scores of an unsettled question.",
+           "scores of an unsettled question; a comment deleted, or past its edit window.",
     "413": "The body is larger than 256 KiB.",
     "429": "Too many writes with this token (RATELIMIT_API_WRITE); wait the Retry-After "
            "header's seconds.",
@@ -50,6 +50,7 @@ def _body(operation: str) -> dict[str, Any]:
 
 
 SLUG = {"$ref": "#/components/parameters/slug"}
+COMMENT_ID = {"$ref": "#/components/parameters/comment_id"}
 
 PATHS: dict[str, Any] = {
     "/questions": {"get": {
@@ -77,6 +78,37 @@ PATHS: dict[str, Any] = {
         "security": [{"bearerAuth": []}],
         "parameters": _params("listMyForecasts"),
         "responses": _responses("200", "ForecastPage", "400", "401", "404", "422")}},
+    "/questions/{slug}/comments": {
+        "get": {
+            "operationId": "listComments",
+            "summary": "The question's comments and replies, newest first",
+            "description": "Reads are public. With a token, the hidden crowd is what its user "
+                           "may see: while it is hidden, other users' rationale comments "
+                           "(and replies under them) are left out and no forecast is shown.",
+            "security": [{}, {"bearerAuth": []}],
+            "parameters": _params("listComments", SLUG),
+            "responses": _responses("200", "CommentPage", "400", "401", "404", "422")},
+        "post": {
+            "operationId": "postComment", "summary": "Post a comment or a reply",
+            "security": [{"bearerAuth": []}], "parameters": _params("postComment", SLUG),
+            "requestBody": _body("postComment"),
+            "responses": _responses("201", "Comment", "400", "401", "403", "404", "409", "413",
+                                    "422", "429")}},
+    "/comments/{comment_id}": {
+        "patch": {
+            "operationId": "editComment",
+            "summary": "Edit your comment (within 15 minutes of posting it)",
+            "security": [{"bearerAuth": []}], "parameters": _params("editComment", COMMENT_ID),
+            "requestBody": _body("editComment"),
+            "responses": _responses("200", "Comment", "400", "401", "403", "404", "409", "413",
+                                    "422", "429")},
+        "delete": {
+            "operationId": "deleteComment",
+            "summary": "Delete your comment (it stays, without its body, while it has replies)",
+            "security": [{"bearerAuth": []}],
+            "parameters": _params("deleteComment", COMMENT_ID),
+            "responses": _responses("200", "Comment", "400", "401", "403", "404", "409",
+                                    "429")}},
     "/leaderboard": {"get": {
         "operationId": "getLeaderboard",
         "summary": "Ranked forecasters (as `forecasts leaderboard --format json`)",
@@ -106,6 +138,9 @@ DOCUMENT: dict[str, Any] = {
         "parameters": {
             "slug": {"name": "slug", "in": "path", "required": True,
                      "schema": {"type": "string"}, "description": "The question's slug."},
+            "comment_id": {"name": "comment_id", "in": "path", "required": True,
+                           "schema": {"type": "integer", "minimum": 1},
+                           "description": "The comment's id."},
         },
         "responses": {
             f"E{status}": {

@@ -89,8 +89,14 @@ QUERY: dict[str, tuple[Param, ...]] = {
               "time (ISO 8601; naive is UTC)."),
         Param("to", TIME, "Only questions whose effective close is before this time "
               "(ISO 8601; naive is UTC).")),
+    "listComments": PAGING,
+    "postComment": (),
+    "editComment": (),
+    "deleteComment": (),
     "getOpenApi": (),
 }
 # Request bodies by operation: a component schema of forecasts.api.schemas, and the name
 # its fields are reported under (`forecast.probability`), as the services name them.
-BODY: dict[str, tuple[str, str]] = {"submitForecast": ("ForecastInput", "forecast")}
+BODY: dict[str, tuple[str, str]] = {"submitForecast": ("ForecastInput", "forecast"),
+                                    "postComment": ("CommentInput", "comment"),
+                                    "editComment": ("CommentEdit", "comment")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forecasts.services.comments import MAX_BODY as MAX_COMMENT
 from forecasts.services.forecasts import MAX_RATIONALE, P_MAX, P_MIN
 from forecasts.services.question_list import SORTS
 from forecasts.services.questions import STATUSES
@@ -135,4 +136,38 @@ SCHEMAS: dict[str, Schema] = {
         "crowd": nullable(closed({"brier": NUMBER, "log": NUMBER})),
     }),
 }
+COMMENT_BODY = {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT,
+                "description": "Markdown (rendered safely on the site); not only spaces."}
+SCHEMAS.update({
+    "CommentInput": closed({"body": COMMENT_BODY,
+                            "parent_id": {"type": ["integer", "null"], "minimum": 1,
+                                          "description": "The comment this replies to (on "
+                                                         "the same question, not deleted)."}},
+                           optional=("parent_id",)),
+    "CommentEdit": closed({"body": COMMENT_BODY}),
+    "Comment": closed({
+        "id": {"type": "integer"},
+        "question": {"type": "string", "description": "The question's slug."},
+        "parent_id": {"type": ["integer", "null"], "description": "Null for a top-level comment."},
+        "user": {"type": "string"},
+        "body": {"type": ["string", "null"],
+                 "description": "Markdown; null when deleted, or hidden by an admin (except "
+                                "to admins)."},
+        "created_at": TIME,
+        "edited_at": nullable(TIME),
+        "deleted": {"type": "boolean", "description": "Deleted by its author; listed only "
+                                                      "while replies to it are."},
+        "hidden_reason": {"type": ["string", "null"],
+                          "description": "Why an admin hid it; null when not hidden."},
+        "forecast": {**nullable(closed({
+            "id": {"type": "integer"}, "at": TIME,
+            "probability": {"type": ["number", "null"]},
+            "probabilities": PROBABILITIES})),
+            "description": "The forecast a rationale came with; null for other comments and "
+                           "while the crowd is hidden from you (another's rationale is then "
+                           "not listed at all)."},
+        "html_url": {"type": "string", "format": "uri", "description": "Its place on the site."},
+    }),
+    "CommentPage": page_of("Comment"),
+})
 SORT_VALUES = list(SORTS)

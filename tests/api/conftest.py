@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from forecasts import timeutil
-from forecasts.services import questions, resolution
+from forecasts.services import comments, questions, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.tokens import create_token
 from forecasts.services.users import create_user
@@ -100,6 +100,8 @@ def world(session) -> World:
                     at=now - timedelta(days=5))
     submit_forecast(session, qs["mc"], users["bob"], probabilities=[0.4, 0.3, 0.2, 0.1],
                     at=now - timedelta(days=4))
+    for name, text in (("alice", "What drives this?"), ("bob", "Base rates, mostly.")):
+        comments.post_comment(session, qs["open"], users[name], text)
     resolution.resolve(session, qs["resolved"], "yes", actor="root", now=now - timedelta(days=9))
     resolution.annul(session, qs["annulled"], "the premise failed", actor="root")
     session.commit()
