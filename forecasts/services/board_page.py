@@ -27,8 +27,8 @@ class BoardPage:
     ranked: int          # forecasters on the whole board
     first: int           # 1-based position of this page's first ranked row (0 if none)
     last: int            # ... and of its last
-    mine: Row | None     # the viewer's row, shown apart, when it is elsewhere
-    mine_before: bool    # whether that row ranks above this page
+    mine: Row | None     # the viewer's row, shown apart, when it is on another page
+    mine_page: int | None  # ... and that page
     scale: tuple[float, float]  # the interval bars' range over the whole board
 
 
@@ -70,9 +70,10 @@ def page_of(rows: list[Row], metric: str, *, page: int = 1, per_page: int = PER_
         if start <= at < end or (page == pages and at >= end):
             shown.insert(at - start, crowd)
     mine_at = next((i for i, r in enumerate(ranked) if username and r["user"] == username), None)
-    elsewhere = mine_at is not None and not start <= mine_at < end
+    if mine_at is not None and start <= mine_at < end:
+        mine_at = None  # on this page already, in its place
     return BoardPage(rows=shown, page=page, pages=pages, ranked=len(ranked),
                      first=start + 1 if end > start else 0, last=end,
-                     mine=ranked[mine_at] if elsewhere and mine_at is not None else None,
-                     mine_before=elsewhere and mine_at is not None and mine_at < start,
+                     mine=None if mine_at is None else ranked[mine_at],
+                     mine_page=None if mine_at is None else mine_at // per_page + 1,
                      scale=scale(rows))
