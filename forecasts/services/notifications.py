@@ -179,9 +179,11 @@ def notify_resolution(session: Session, resolution_id: int, now: datetime,
     return f"notified resolved: {question.slug} ({_plural(n, 'user')})" if n else None
 
 
-def notify_stale(session: Session, now: datetime, stale_days: int) -> list[str]:
-    """Tell each active user whose latest forecast (as of `now`) on an open question is
-    older than `stale_days` days, once per such forecast."""
+def stale_due(session: Session, now: datetime, stale_days: int) -> list[dict[str, Any]]:
+    """The stale notifications not yet recorded, as rows: each active user's latest
+    forecast (as of `now`) on an open question, when older than `stale_days` days. Only
+    reads, so the scheduler runs it outside any write transaction (SQLite's write lock
+    would wait on the scan of the open questions' forecasts)."""
     cutoff = now - timedelta(days=stale_days)
     open_ids = select(Question.id).where(_open_at(now))
     last = (select(Forecast.user_id, Forecast.question_id, func.max(Forecast.at).label("at"))
@@ -202,18 +204,29 @@ def notify_stale(session: Session, now: datetime, stale_days: int) -> list[str]:
         .where(Forecast.id.in_(latest), User.deactivated_at.is_(None),
                ~exists().where(Notification.key == key))
         .order_by(Question.slug, Forecast.id)).all()
-    rows, users = [], {}
-    for forecast_id, user_id, at, qid, slug, title, state in found:  # new notifications only
-        rows.append({"user_id": user_id, "kind": "stale", "key": f"stale:{forecast_id}",
-                     "question_id": qid, "created_at": now, "mail_state": state,
-                     "payload_json": json.dumps({
-                         "question": slug, "title": title, "forecast_at": timeutil.iso(at),
-                         "days": (now - at).days}, sort_keys=True)})
-        users[slug] = users.get(slug, 0) + 1
-    inserted = _insert(session, rows)
-    if not inserted:
+    return [{"user_id": user_id, "kind": "stale", "key": f"stale:{forecast_id}",
+             "question_id": qid, "created_at": now, "mail_state": state,
+             "payload_json": json.dumps({"question": slug, "title": title,
+                                         "forecast_at": timeutil.iso(at),
+                                         "days": (now - at).days}, sort_keys=True)}
+            for forecast_id, user_id, at, qid, slug, title, state in found]  # new ones only
+
+
+def record_stale(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Record the rows of `stale_due` (a key recorded meanwhile is skipped)."""
+    if not _insert(session, rows):
         return []
+    users: dict[str, int] = {}
+    for row in rows:
+        slug = json.loads(row["payload_json"])["question"]
+        users[slug] = users.get(slug, 0) + 1
     return [f"notified stale: {slug} ({_plural(n, 'user')})" for slug, n in users.items()]
+
+
+def notify_stale(session: Session, now: datetime, stale_days: int) -> list[str]:
+    """Tell each active user whose latest forecast (as of `now`) on an open question is
+    older than `stale_days` days, once per such forecast."""
+    return record_stale(session, stale_due(session, now, stale_days))
 
 
 def run_due(db: Database, *, now: datetime, settings: Mapping[str, Any]) -> list[str]:
@@ -232,8 +245,11 @@ def run_due(db: Database, *, now: datetime, settings: Mapping[str, Any]) -> list
             line = notify_resolution(session, resolution_id, now, ranks)
         if line:
             lines.append(line)
-    with db.transaction() as session:
-        lines.extend(notify_stale(session, now, int(settings.get("STALE_DAYS", 30))))
+    with db.session() as session:
+        stale = stale_due(session, now, int(settings.get("STALE_DAYS", 30)))
+    if stale:
+        with db.transaction() as session:
+            lines.extend(record_stale(session, stale))
     queued = notification_mail.compose(db, now=now, settings=settings)
     if queued:
         lines.append(f"queued {_plural(queued, 'mail')}")
