@@ -52,15 +52,21 @@ def _body(operation: str) -> dict[str, Any]:
 SLUG = {"$ref": "#/components/parameters/slug"}
 COMMENT_ID = {"$ref": "#/components/parameters/comment_id"}
 
+# The hidden crowd (visibility.py) depends on who reads.
+VIEWER = ("The token is optional: with one, `crowd` is what its user may see (hidden "
+          "until their first forecast on a question that hides its crowd); without one, "
+          "what a logged-out viewer sees.")
 PATHS: dict[str, Any] = {
     "/questions": {"get": {
         "operationId": "listQuestions", "summary": "List questions with their crowd forecasts",
+        "description": VIEWER, "security": [{}, {"bearerAuth": []}],
         "parameters": _params("listQuestions"),
         "responses": _responses("200", "QuestionPage", "400", "401", "422")}},
     "/questions/{slug}": {"get": {
         "operationId": "getQuestion", "summary": "One question, its rule and crowd forecast",
+        "description": VIEWER, "security": [{}, {"bearerAuth": []}],
         "parameters": _params("getQuestion", SLUG),
-        "responses": _responses("200", "QuestionDetail", "400", "404")}},
+        "responses": _responses("200", "QuestionDetail", "400", "401", "404")}},
     "/questions/{slug}/forecasts": {"post": {
         "operationId": "submitForecast", "summary": "Record your forecast now",
         "description": "Forecasts are append-only: an update is a new forecast. Binary "

@@ -51,7 +51,17 @@ QUESTION = {
     "crowd": {**nullable(PROBABILITIES),
               "description": "The current crowd forecast, one probability per option "
                              "(binary: median of p(yes); multiple choice: mean vector); "
-                             "null before the first forecast."},
+                             "null before the first forecast, and while it is hidden "
+                             "from the viewer (`crowd_hidden`)."},
+    "crowd_hidden": {"type": "boolean",
+                     "description": "True while the crowd is withheld from the viewer: "
+                                    "the question (or the viewer's own setting) hides it "
+                                    "until the viewer's first forecast, and it is still "
+                                    "open and unsettled. The viewer is the bearer token's "
+                                    "user, or a logged-out viewer without a token."},
+    "hide_crowd_until_forecast": {"type": "boolean",
+                                  "description": "The question hides its crowd from whoever "
+                                                 "has not forecast it, until it closes."},
     "resolution": nullable(ref("Resolution")),
     "url": {"type": "string", "format": "uri", "description": "This question in the API."},
     "html_url": {"type": "string", "format": "uri", "description": "Its web page."},
