@@ -6,6 +6,8 @@ JSON and API outputs stay complete.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,8 @@ class BoardPage:
     mine: Row | None     # the viewer's row, shown apart, when it is on another page
     mine_page: int | None  # ... and that page
     scale: tuple[float, float]  # the interval bars' range over the whole board
+    viewer_here: bool    # whether the viewer's row is among `rows` (highlighted there)
+    digest: str          # of `rows` and `scale`: what the rows' HTML depends on, bar the viewer
 
 
 def crowd_position(ranked: list[Row], crowd: Row | None, metric: str) -> int:
@@ -70,10 +74,13 @@ def page_of(rows: list[Row], metric: str, *, page: int = 1, per_page: int = PER_
         if start <= at < end or (page == pages and at >= end):
             shown.insert(at - start, crowd)
     mine_at = next((i for i, r in enumerate(ranked) if username and r["user"] == username), None)
-    if mine_at is not None and start <= mine_at < end:
+    here = mine_at is not None and start <= mine_at < end
+    if here:
         mine_at = None  # on this page already, in its place
+    bars = scale(rows)
+    digest = hashlib.blake2b(json.dumps([shown, bars]).encode(), digest_size=16).hexdigest()
     return BoardPage(rows=shown, page=page, pages=pages, ranked=len(ranked),
                      first=start + 1 if end > start else 0, last=end,
                      mine=None if mine_at is None else ranked[mine_at],
                      mine_page=None if mine_at is None else mine_at // per_page + 1,
-                     scale=scale(rows))
+                     scale=bars, viewer_here=here, digest=digest)

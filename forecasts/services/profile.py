@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, lazyload
 
 from forecasts import timeutil
 from forecasts.cache import cached
@@ -110,7 +110,10 @@ def forecast_page(session: Session, user: User, number: int = 1, *,
     rows = session.execute(
         select(Forecast, Question, Resolution.outcome)
         .join(Question, Question.id == Forecast.question_id)
-        .outerjoin(Resolution, current).where(Forecast.id.in_(ids))).all() if ids else []
+        .outerjoin(Resolution, current).where(Forecast.id.in_(ids))
+        # A row shows the title, the options and the outcome: not the tags or the text.
+        .options(lazyload(Question.tag_rows), defer(Question.description),
+                 defer(Question.rule_json))).all() if ids else []
     found = {forecast.id: (forecast, question, outcome) for forecast, question, outcome in rows}
     items = [QuestionEntry(found[i][1], found[i][0], n, found[i][2])
              for i, n in zip(ids, index.counts[start:end]) if i in found]

@@ -5,8 +5,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from forecasts import timeutil
+from forecasts.cache import cached
 from forecasts.db import get_session
 from forecasts.errors import InvalidInput
 from forecasts.services import board_page, browse
@@ -113,10 +115,21 @@ def _page(form: dict[str, Any], rows: list[dict[str, Any]], error: InvalidInput 
         error, form = exc, {**form, "page": 1}
         shown = board_page.page_of([], form["metric"])
     return render_template("leaderboard/index.html", board=shown, filters=form, error=error,
-                           links=_links(form), metrics=METRIC_NAMES, legend=legend,
+                           rows_html=_rows_html(shown, form), links=_links(form),
+                           metrics=METRIC_NAMES, legend=legend,
                            lower_is_better=board.LOWER_IS_BETTER,
                            tags=browse.tags_in_use(get_session()), **extra), \
         400 if error else 200
+
+
+def _rows_html(shown: board_page.BoardPage, form: dict[str, Any]) -> Markup | None:
+    """The page's table rows as HTML, drawn once per content and metric and then cached,
+    unless the viewer's own row (highlighted) is among them; None: render them in place."""
+    if shown.viewer_here or not shown.rows:
+        return None
+    return cached(f"leaderboard-rows:{form['metric']}:{shown.digest}", lambda: Markup(
+        render_template("leaderboard/_rows.html", shown_rows=shown.rows, board=shown,
+                        filters=form)))
 
 
 @bp.get("/leaderboard")
