@@ -120,6 +120,31 @@ PATHS: dict[str, Any] = {
         "summary": "Ranked forecasters (as `forecasts leaderboard --format json`)",
         "parameters": _params("getLeaderboard"),
         "responses": _responses("200", "Leaderboard", "400", "422")}},
+    "/questions/{slug}/follow": {
+        "put": {
+            "operationId": "followQuestion", "summary": "Follow a question (idempotent)",
+            "description": "Followers hear when the question is about to close. Forecasting "
+                           "a question follows it, unless you unfollowed it before.",
+            "security": [{"bearerAuth": []}], "parameters": _params("followQuestion", SLUG),
+            "responses": _responses("200", "Follow", "400", "401", "404", "429")},
+        "delete": {
+            "operationId": "unfollowQuestion", "summary": "Stop following a question",
+            "description": "Idempotent; the choice sticks: a later forecast does not follow "
+                           "the question again.",
+            "security": [{"bearerAuth": []}], "parameters": _params("unfollowQuestion", SLUG),
+            "responses": _responses("200", "Follow", "400", "401", "404", "429")}},
+    "/me/follows": {"get": {
+        "operationId": "listMyFollows",
+        "summary": "The questions you follow, most recently followed first",
+        "security": [{"bearerAuth": []}], "parameters": _params("listMyFollows"),
+        "responses": _responses("200", "FollowPage", "400", "401", "422")}},
+    "/questions/{slug}/reaffirm": {"post": {
+        "operationId": "reaffirmForecast", "summary": "Record your latest forecast again now",
+        "description": "A new forecast with the same probabilities and rationale as your "
+                       "latest one on the question (no new comment). 409 when you have not "
+                       "forecast it, or it takes no forecasts (as for a new forecast).",
+        "security": [{"bearerAuth": []}], "parameters": _params("reaffirmForecast", SLUG),
+        "responses": _responses("201", "Forecast", "400", "401", "404", "409", "429")}},
     "/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This document",
         "parameters": _params("getOpenApi"),

@@ -89,6 +89,10 @@ QUERY: dict[str, tuple[Param, ...]] = {
               "time (ISO 8601; naive is UTC)."),
         Param("to", TIME, "Only questions whose effective close is before this time "
               "(ISO 8601; naive is UTC).")),
+    "followQuestion": (),
+    "unfollowQuestion": (),
+    "listMyFollows": PAGING,
+    "reaffirmForecast": (),
     "listComments": PAGING,
     "postComment": (),
     "editComment": (),
