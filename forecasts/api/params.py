@@ -54,7 +54,7 @@ def _convert(param: Param, raw: str) -> Any:
     if kind == "integer":
         if not _INTEGER.match(raw.strip()):
             raise InvalidInput(f"{raw[:40]!r} is not a whole number", where=name)
-        value = int(raw)
+        value = int(raw.strip())
     elif kind == "boolean":
         lowered = raw.strip().lower()
         if not lowered:

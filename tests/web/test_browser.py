@@ -216,13 +216,13 @@ def test_forecast_form_tab_order_total_and_slider(desktop, live_server, world, s
     # Tab from the top of the page reaches the forecast before bob's rationale link.
     page.goto(live_server + "/questions/strike-open")
     shots.take(page, "binary-form")
-    assert page.is_visible("blockquote.rationale a[href='/users/bob']")
+    assert page.is_visible("#discussion .comment a[href='/users/bob']")
     page.evaluate("document.activeElement && document.activeElement.blur()")
     reached = None
     for _ in range(80):
         page.keyboard.press("Tab")
         where = page.evaluate("""() => { const e = document.activeElement;
-            return e.id === 'probability' ? 'form' : (e.closest('.rationale') ? 'rationale' : ''); }""")
+            return e.id === 'probability' ? 'form' : (e.closest('.comment') ? 'rationale' : ''); }""")
         if where:
             reached = where
             break
