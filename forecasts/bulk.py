@@ -146,5 +146,7 @@ def insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(list(rows)).on_conflict_do_nothing())
-    return result.rowcount or 0
+    # Counted from RETURNING: the drivers' rowcount is -1 here on PostgreSQL.
+    key = next(iter(model.__table__.primary_key.columns))
+    stmt = insert(model).values(list(rows)).on_conflict_do_nothing().returning(key)
+    return len(session.execute(stmt).all())
