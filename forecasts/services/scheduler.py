@@ -51,7 +51,9 @@ def _mail(db: Database, now: datetime, recorded_at: datetime,
           settings: Mapping[str, Any]) -> list[str]:
     from forecasts.services import delivery
 
-    return delivery.deliver(db, now=recorded_at, settings=settings)
+    # The clock as the job starts, not as the pass started: mail queued earlier in this
+    # pass (by the notifications job) is due at once.
+    return delivery.deliver(db, now=timeutil.now(), settings=settings)
 
 
 # In order: settling first, so that its resolutions are notified in the same pass, and
