@@ -12,6 +12,8 @@ from sqlalchemy import select
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ApiToken, MailMessage, User
 from forecasts.services import email, tokens
+from forecasts import create_app
+from tests.mailserver import mail_env
 from tests.web.conftest import PASSWORD, TOKEN, Web, add_user
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/account/(?:verify|reset)/[A-Za-z0-9._-]+)")
@@ -290,3 +292,35 @@ def test_a_logout_everywhere_voids_a_pending_reset_link(web, session):
     alice.session_epoch += 1
     session.commit()
     assert web.get(link_of(mails(session)[0])).status_code == 422
+
+
+# --- through a real SMTP server ------------------------------------------------------
+
+def test_verification_and_reset_mails_go_out_at_once_with_working_links(env, smtp_server):
+    app = create_app({**mail_env(env, smtp_server), "TESTING": True})
+    try:
+        web = Web(app.test_client())
+        assert register(web, "carol", "carol@example.org").status_code == 303
+        [message] = smtp_server.wait_for(1)  # sent by the request's background kick
+        assert message["To"] == "carol@example.org" and "Confirm" in message["Subject"]
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        [path] = LINK.findall(text)
+        assert path in html
+        assert confirm(web, path).status_code == 303
+        smtp_server.clear()
+        assert forgot(Web(app.test_client()), "carol@example.org").status_code == 303
+        [reset] = smtp_server.wait_for(1)
+        [reset_path] = LINK.findall(reset.get_body(("plain",)).get_content())
+        stranger = Web(app.test_client())
+        assert stranger.post(reset_path, {"new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                             form_page=reset_path).status_code == 303
+        Web(app.test_client()).login("carol", NEW_PASSWORD)
+        with app.extensions["forecasts_db"].session() as s:
+            deadline = time.monotonic() + 10
+            while set(s.scalars(select(MailMessage.state))) != {"sent"}:
+                assert time.monotonic() < deadline, "mail rows not marked sent"
+                time.sleep(0.05)
+                s.rollback()
+    finally:
+        app.extensions["forecasts_db"].dispose()

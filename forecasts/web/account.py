@@ -23,9 +23,7 @@ SENT_FORGOT = ("If an account has this address, a link to reset its password is 
 def send_now() -> None:
     """Hand the mail just committed to a background sender (never waits for SMTP); what
     it does not send, the scheduler's mail job does."""
-    kick = getattr(delivery, "kick", None)
-    if kick is not None:
-        kick(get_db(), current_app.config)
+    delivery.kick(get_db(), current_app.config)
 
 
 def _errors(error: InvalidInput | Conflict) -> dict[str, str]:
