@@ -1,8 +1,10 @@
 """Signed, expiring tokens for links in mails (verification, password reset, unsubscribe).
 
 itsdangerous with the site's SECRET_KEY; each purpose has its own salt, so a token made
-for one purpose is refused by every other. A token carries only what its purpose needs
-(ids and fingerprints, never a password or an address in the clear).
+for one purpose is refused by every other. A token carries only what its purpose needs:
+ids, a fingerprint of the password hash (never the hash), and for verification the
+address being verified (signed, not encrypted: readable by whoever holds the link,
+who is the address's owner).
 """
 from __future__ import annotations
 

@@ -88,7 +88,9 @@ def test_two_running_workers_deliver_every_mail_once_across_a_server_outage(
             time.sleep(0.2)
         time.sleep(1.0)
         got = rows(database).values()
-        assert {m.state for m in got if m.to_addr.startswith("outage")} == {"pending"}
+        # Nothing goes out while the server is down (a row may be caught mid-claim,
+        # `sending` for the moment a worker tries to connect, then pending again).
+        assert {m.state for m in got if m.to_addr.startswith("outage")} <= {"pending", "sending"}
         assert any("cannot reach the SMTP server" in (m.last_error or "") for m in got)
         smtp_server.start()
         fast_forward(database)

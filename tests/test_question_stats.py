@@ -17,7 +17,7 @@ from forecasts.models import Forecast, Question, QuestionStats
 from forecasts.services import corrections, crowd, question_stats, resolution
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question, current_resolution
-from tests.builders import errors_in_threads, make_user, mc_data, question_data
+from tests.builders import SHOW_CROWD, errors_in_threads, make_user, mc_data, question_data
 
 
 def slow_figures(session, question: Question) -> tuple[int, int, object, list[float] | None]:
@@ -71,8 +71,9 @@ def random_world(session, seed: int):
     rng = random.Random(seed)
     now = timeutil.now()
     users = [make_user(session, f"user{i}") for i in range(rng.randint(2, 6))]
+    # The crowd is what these tests are about: their questions show it to everyone.
     window = {"open_at": timeutil.iso(now - timedelta(days=100)),
-              "close_at": timeutil.iso(now + timedelta(days=100))}
+              "close_at": timeutil.iso(now + timedelta(days=100)), **SHOW_CROWD}
     questions = [create_question(session, question_data(slug=f"bin-{i}", **window))
                  for i in range(3)]
     questions += [create_question(session, mc_data(slug=f"mc-{i}", **window)) for i in range(2)]
