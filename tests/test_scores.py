@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.builders import bundle, question_data
+from tests.builders import bundle
 
 TOL = 1e-9
 

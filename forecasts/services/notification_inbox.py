@@ -44,15 +44,6 @@ def unread_count(session: Session, user: User) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-def page_number(value: str | None) -> int:
-    """The `page` query argument as a number (1 when absent)."""
-    if value is None or value == "":
-        return 1
-    if not value.isdigit() or int(value) < 1:
-        raise InvalidInput("is not a page number (1, 2, ...)", where="page")
-    return int(value)
-
-
 def inbox(session: Session, user: User, number: int = 1) -> InboxPage:
     """Page `number` of the user's notifications, newest first, PER_PAGE a page."""
     total = session.scalar(select(func.count()).select_from(Notification)

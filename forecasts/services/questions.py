@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionTag, Resolution,
+from forecasts.models import (ANNULLED, PUBLISHED, Question, QuestionTag, Resolution,
                               User)
 from forecasts.rules import QuestionShape, find_cycle, references, validate_rule
 from forecasts.services.text import check_storable

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
+from forecasts.services.paging import page_number
 from forecasts import markdown, timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
@@ -22,22 +23,13 @@ def _user() -> User | None:
     return current_user.user if current_user.is_authenticated else None
 
 
-def _page_number(raw: str) -> int:
-    raw = raw.strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"{raw[:20]!r} is not a page number", where="page")
-    return int(raw)
-
-
 def thread_context(session: Session, question: Question, user: User | None,
                    resolution: Resolution | None, now: Any, *,
                    has_forecast: bool | None = None) -> dict[str, Any]:
     """The question page's discussion: a page of the thread (?page=, ?order=) and which
     of its comments the viewer may edit."""
     thread = comment_thread.thread_page(
-        session, question, user, page=_page_number(request.args.get("page", "")),
+        session, question, user, page=page_number(request.args.get("page", "")),
         order=comment_thread.check_order(request.args.get("order")), resolution=resolution,
         has_forecast=has_forecast)
     editable = {e.comment.id for e in thread.entries if comments.can_edit(e.comment, user, now)}

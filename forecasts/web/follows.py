@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from forecasts.services.paging import page_number
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
@@ -18,15 +19,6 @@ bp = Blueprint("follows", __name__)
 FOLLOWING_PAGE = 50
 # Where a form asks to return to: a fixed choice, never a URL from the request.
 BACK = {"following": "follows.following", "my": "follows.mine"}
-
-
-def _page_number(raw: str) -> int:
-    raw = raw.strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-        raise InvalidInput(f"{raw[:20]!r} is not a page number", where="page")
-    return int(raw)
 
 
 def _back(default: str, **values: str):
@@ -64,7 +56,7 @@ def unfollow(slug: str):
 def following():
     """The questions I follow, most recently followed first."""
     session = get_session()
-    number = _page_number(request.args.get("page", ""))
+    number = page_number(request.args.get("page", ""))
     total = follows.count_followed(session, current_user.user)
     rows = follows.followed(session, current_user.user, now=timeutil.now(), limit=FOLLOWING_PAGE,
                             offset=(number - 1) * FOLLOWING_PAGE)
@@ -107,7 +99,7 @@ def mine():
     session = get_session()
     listing = my_forecasts.page(session, current_user.user, now=timeutil.now(),
                                 histories=unsettled_histories,
-                                number=_page_number(request.args.get("page", "")),
+                                number=page_number(request.args.get("page", "")),
                                 stale_days=current_app.config["STALE_DAYS"])
     return render_template("follows/my_forecasts.html", listing=listing,
                            stale_days=current_app.config["STALE_DAYS"]), \

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_login import current_user
 from markupsafe import Markup
 
+from forecasts.services.paging import page_number
 from forecasts import timeutil
 from forecasts.cache import cached
 from forecasts.db import get_session
@@ -32,7 +33,6 @@ METRIC_HELP = {
     "peer_total": "Your peer scores summed over your questions. Higher is better.",
 }
 MAX_MIN_QUESTIONS = 1_000_000
-MAX_PAGE = 1_000_000
 DEFAULT_FORM = {"metric": board.DEFAULT_METRIC, "tag": "", "min_questions": "1", "from": "",
                 "to": "", "crowd": True, "page": 1}
 
@@ -75,10 +75,7 @@ def _parse() -> tuple[dict[str, Any], dict[str, Any]]:
         form[key] = raw
     # The form sends crowd=0 and, when ticked, crowd=1; a bare link shows the crowd.
     form["crowd"] = "1" in args.getlist("crowd") if "crowd" in args else True
-    page = args.get("page", "").strip() or "1"
-    if not _whole(page, MAX_PAGE):
-        raise InvalidInput("is not a page number (1, 2, …)", where="page")
-    form["page"] = int(page)
+    form["page"] = page_number(args.get("page"))
     return form, {"metric": metric, "tag": tag or None, "min_questions": int(text),
                   "resolved_from": dates["from"], "resolved_to": dates["to"],
                   "with_crowd": form["crowd"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from forecasts.services.paging import page_number
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import InvalidInput
@@ -30,7 +31,7 @@ def unread_notifications():
 @login_required
 def index():
     """Your notifications, newest first."""
-    number = inbox.page_number(request.args.get("page"))
+    number = page_number(request.args.get("page"))
     return render_template("notifications/index.html",
                            page=inbox.inbox(get_session(), current_user.user, number))
 

@@ -11,7 +11,7 @@ from forecasts import rules, timeutil
 from forecasts.cache import get_cache
 from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
-from forecasts.services import browse, crowd, evidence, question_stats, visibility
+from forecasts.services import crowd, evidence, question_stats, visibility
 from forecasts.services import resolution as resolutions, scores
 from forecasts.services import follows
 from forecasts.services.question_stats import Stats, counted_before

@@ -5,6 +5,7 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
                    url_for)
 from flask_login import current_user, login_required
 
+from forecasts.services.paging import page_number
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
@@ -36,7 +37,7 @@ def index():
     error, listing = None, None
     try:
         listing = question_list.question_page(
-            session, now=timeutil.now(), page=_page_number(request.args.get("page", "")),
+            session, now=timeutil.now(), page=page_number(request.args.get("page", "")),
             status=filters["status"] or None, tag=filters["tag"] or None,
             search=filters["q"] or None, sort=filters["sort"] or "default", user=_user(),
             own=filters["show"] or None)
@@ -50,15 +51,6 @@ def index():
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
         stale_days=question_list.STALE_DAYS, tags=browse.tags_in_use(session)), \
         400 if error else 200
-
-
-def _page_number(raw: str) -> int:
-    raw = raw.strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"{raw[:20]!r} is not a page number", where="page")
-    return int(raw)
 
 
 @bp.get("/questions/<slug>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from forecasts.services.paging import page_number
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.services import calibration, leaderboard, users
@@ -83,14 +84,6 @@ def reactivate(username: str):
     return _act(username, users.reactivate, "{name} can log in again.")
 
 
-def _page_number(name: str) -> int:
-    """The page number the query string gives for `name` (1 when absent)."""
-    text = request.args.get(name, "").strip() or "1"
-    if not (text.isascii() and text.isdigit() and len(text) <= 7 and int(text) >= 1):
-        raise InvalidInput("is not a page number (1, 2, …)", where=name)
-    return int(text)
-
-
 @bp.get("/users/<username>")
 def profile(username: str):
     """A forecaster's standing, calibration, and a page each of their scores and of the
@@ -98,7 +91,8 @@ def profile(username: str):
     session = get_session()
     user = get_user(session, username)
     config = current_app.config
-    pages = {name: _page_number(name) for name in ("scores_page", "forecasts_page")}
+    pages = {name: page_number(request.args.get(name), where=name)
+             for name in ("scores_page", "forecasts_page")}
     standing, ranked = leaderboard.standing(session, user, n_boot=config["LEADERBOARD_BOOTSTRAP"],
                                             seed=config["LEADERBOARD_SEED"],
                                             peer_prior=config["LEADERBOARD_PEER_PRIOR"])
