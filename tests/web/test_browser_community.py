@@ -19,8 +19,9 @@ from forecasts.services import questions, scheduler
 from forecasts.services.forecasts import submit_forecast
 from tests.builders import question_data
 from tests.mailserver import mail_env
-from tests.web.conftest import PASSWORD, add_user, around_now
+from tests.web.conftest import add_user, around_now
 from tests.web.test_browser import browser, live_server  # noqa: F401 (fixtures)
+from tests.web.test_browser_proposals import log_in
 
 SECRET = "Ben's reasoning: the border talks stalled"
 
@@ -46,12 +47,13 @@ def community(session):
     return users
 
 
-def _log_in(page, server: str, name: str) -> None:
-    page.goto(server + "/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector(f"summary:has-text('{name}')")
+def _reply(page, url: str, comment_id: str, text: str) -> None:
+    page.goto(url)
+    target = page.locator(f"#{comment_id}")
+    target.locator("summary", has_text="Reply").click()
+    target.locator("textarea[name=body]").fill(text)
+    target.locator("button", has_text="Post reply").click()
+    page.locator("article.comment", has_text=text).wait_for()
 
 
 def _pass(app, database) -> None:
@@ -72,7 +74,7 @@ def test_hidden_crowd_reply_mail_and_unsubscribe(browser, live_server, community
             page.set_default_timeout(10_000)
         url = live_server + "/questions/tariff-new"
 
-        _log_in(ana, live_server, "ana")
+        log_in(ana, live_server, "ana")
         ana.goto(url)
         html = ana.content()
         assert ana.is_visible("#crowd-hidden")
@@ -93,13 +95,8 @@ def test_hidden_crowd_reply_mail_and_unsubscribe(browser, live_server, community
         comment.wait_for()
         comment_id = comment.get_attribute("id")
 
-        _log_in(ben, live_server, "ben")
-        ben.goto(url)
-        target = ben.locator(f"#{comment_id}")
-        target.locator("summary", has_text="Reply").click()
-        target.locator("textarea[name=body]").fill("The review is in July.")
-        target.locator("button", has_text="Post reply").click()
-        ben.locator("article.comment", has_text="The review is in July.").wait_for()
+        log_in(ben, live_server, "ben")
+        _reply(ben, url, comment_id, "The review is in July.")
 
         _pass(app, database)
         smtp_server.wait_for(1)
@@ -117,12 +114,7 @@ def test_hidden_crowd_reply_mail_and_unsubscribe(browser, live_server, community
         anon.click("button:has-text('Unsubscribe')")
         anon.wait_for_selector("text=gets no more mail")
 
-        ben.goto(url)
-        target = ben.locator(f"#{comment_id}")
-        target.locator("summary", has_text="Reply").click()
-        target.locator("textarea[name=body]").fill("And again in October.")
-        target.locator("button", has_text="Post reply").click()
-        ben.locator("article.comment", has_text="And again in October.").wait_for()
+        _reply(ben, url, comment_id, "And again in October.")
         _pass(app, database)
         assert len(_replies_to(smtp_server, "ana@example.org")) == 1
         # ...while the app still tells her, in the notification list.
