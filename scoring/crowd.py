@@ -6,7 +6,8 @@ so that binary questions form the last block of events (grouped by the
 median's size classes) and, among multiple-choice questions, the events that
 have option slot j form a prefix: the per-option loop slices, never masks.
 ``crowd_series`` and ``current_crowd`` are the public views used by the
-question page (chart) and the question list.
+question page (chart) and the question list; both aggregate through
+``aggregate.crowd_matrix`` (the seam), with the median.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
-from ._kernels import segmented_count, segmented_cumsum, stable_group_order
+from ._kernels import stable_group_order
+from .aggregate import MEDIAN, crowd_matrix, slot_prefixes  # noqa: F401 (slot_prefixes: engine)
 from .data import Forecasts, flat_offsets
-from .events import Events, build_events
-from .median import order_statistics, size_class
+from .events import build_events
+from .median import size_class
 
 
 def question_rank(n_options, counts):
@@ -31,78 +33,6 @@ def question_rank(n_options, counts):
     rank = np.empty(k.size, dtype=np.int64)
     rank[order] = np.arange(k.size)
     return rank
-
-
-def slot_prefixes(ev: Events, seg_k):
-    """Number of leading events whose question has more than j options, per j."""
-    kmax = int(seg_k[0]) if seg_k.size else 0
-    n_segs = np.searchsorted(-seg_k, -np.arange(kmax), side="left")
-    ends = np.append(0, ev.seg_end)
-    return ends[n_segs]
-
-
-def n_standing(ev: Events):
-    """Number of forecasters standing after each event."""
-    return segmented_count(ev.prev < 0, ev.seg_start)
-
-
-def binary_medians(ev: Events, seg_k, p_yes, query, count):
-    """Median P(yes) of the standing forecasts after each query event.
-
-    ``p_yes`` covers the events of the binary block (the last events);
-    ``query`` are sorted events in it and ``count`` the numbers standing.
-    """
-    first = int(np.searchsorted(-seg_k, -2, side="left"))
-    start = ev.seg_start[first:] - ev.seg_start[first] if first < seg_k.size else ev.seg_start[:0]
-    offset = ev.seg_start[first] if first < seg_k.size else ev.at.size
-    prev = ev.prev[offset:]
-    prev = np.where(prev >= 0, prev - offset, -1)
-    ranks = np.empty((query.size, 2), dtype=np.int64)
-    ranks[:, 0] = (count - 1) >> 1
-    ranks[:, 1] = count >> 1
-    pair = order_statistics(start, ev.seg_len[first:], p_yes, prev, query - offset, ranks)
-    return 0.5 * (pair[:, 0] + pair[:, 1])
-
-
-def mean_slots(ev: Events, seg_k, probs, row_start, query, count, prefix=None):
-    """Yield (slot, n, crowd) per option slot of the multiple-choice block:
-    ``crowd`` is the mean probability of that option over the standing
-    forecasts after each of the first n ``query`` events (those with the slot).
-    ``prefix`` is ``slot_prefixes(ev, seg_k)`` if the caller has it.
-    """
-    if prefix is None:
-        prefix = slot_prefixes(ev, seg_k)
-    size = int(prefix[2]) if prefix.size > 2 else 0  # events with >2 options
-    has_prev = ev.prev[:size] >= 0
-    prev_rows = row_start[np.where(has_prev, ev.prev[:size], np.arange(size))]
-    for slot, c in enumerate(prefix):
-        c = int(min(c, size))
-        if c == 0:
-            break
-        n_segs = int(np.searchsorted(ev.seg_start, c, side="left"))
-        replaced = np.where(has_prev[:c], probs[prev_rows[:c] + slot], 0.0)
-        delta = probs[row_start[:c] + slot] - replaced
-        running = segmented_cumsum(delta, ev.seg_start[:n_segs])
-        n = int(np.searchsorted(query, c))
-        yield slot, n, running[query[:n]] / count[:n]
-
-
-def crowd_matrix(ev: Events, seg_k, probs, row_start, query):
-    """(numbers standing, crowd (len(query), max K) NaN-padded) after ``query``."""
-    count = n_standing(ev)[query]
-    kmax = int(seg_k[0]) if seg_k.size else 0
-    out = np.full((query.size, kmax), np.nan)
-    split = int(np.searchsorted(query, slot_prefixes(ev, seg_k)[2] if kmax > 2 else 0))
-    for slot, n, crowd in mean_slots(ev, seg_k, probs, row_start, query[:split], count[:split]):
-        out[:n, slot] = crowd
-    if split < query.size:
-        first_binary = int(np.searchsorted(-seg_k, -2, side="left"))
-        offset = ev.seg_start[first_binary]
-        p_yes = probs[row_start[offset:] + 1]
-        median = binary_medians(ev, seg_k, p_yes, query[split:], count[split:])
-        out[split:, 0] = 1.0 - median
-        out[split:, 1] = median
-    return count, out
 
 
 def crowd_series(user, at, probs):
@@ -128,7 +58,8 @@ def crowd_series(user, at, probs):
         return np.zeros(0, np.int64), np.zeros((0, k)), np.zeros(0, np.int64)
     ev = build_events(np.arange(n), np.zeros(n, np.int64), user, at)
     query = np.flatnonzero(np.diff(ev.at, append=ev.at[-1] + 1) != 0)
-    count, crowd = crowd_matrix(ev, np.array([k]), probs.ravel(), offsets[ev.forecast], query)
+    count, crowd = crowd_matrix(ev, np.array([k]), probs.ravel(), offsets[ev.forecast], query,
+                                method=MEDIAN)
     return ev.at[query], crowd, count
 
 
@@ -161,7 +92,7 @@ def current_crowd(n_options, forecasts: Forecasts) -> CurrentCrowd:
         ev = build_events(order, key[order], forecasts.user, forecasts.at)
         seg_q = np.argsort(rank)[ev.seg_key]
         n, crowd = crowd_matrix(ev, n_options[seg_q], forecasts.probs,
-                                offsets[ev.forecast], ev.seg_end - 1)
+                                offsets[ev.forecast], ev.seg_end - 1, method=MEDIAN)
         out[seg_q, :crowd.shape[1]] = crowd
         count[seg_q] = n
     return CurrentCrowd(probs=out, n_forecasters=count)
