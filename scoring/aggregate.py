@@ -102,7 +102,7 @@ def crowd_matrix(ev: Events, seg_k, probs, row_start, query, *, method: Aggregat
     if prefix is None:
         prefix = slot_prefixes(ev, seg_k)
     kmax = int(seg_k[0]) if seg_k.size else 0
-    out = np.full((query.size, kmax), np.nan)
+    out = np.full((query.size, kmax), np.nan, order="F")  # columns contiguous: per-slot work
     split = int(np.searchsorted(query, prefix[2])) if kmax > 2 else 0
     if method.name == "extremized_mean":
         extremized_means(ev, probs, row_start, query, count, prefix, split, method.a, out)

@@ -18,10 +18,13 @@ import numpy as np
 
 from . import _validate as v
 from ._kernels import stable_group_order
-from .aggregate import MEDIAN, crowd_matrix, slot_prefixes  # noqa: F401 (slot_prefixes: engine)
+from .aggregate import MEDIAN, crowd_matrix, slot_prefixes
 from .data import Forecasts, flat_offsets
 from .events import build_events
 from .median import size_class
+
+# slot_prefixes moved to the seam (aggregate); the engine still imports it from here.
+__all__ = ["CurrentCrowd", "crowd_series", "current_crowd", "question_rank", "slot_prefixes"]
 
 
 def question_rank(n_options, counts):
