@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
-from forecasts.models import Question
+from forecasts.models import Comment, Forecast, Question, User
+from forecasts.services import comments
 from forecasts.passwords import Passwords
 from forecasts.services.bundle import FORMAT, import_bundle
 from forecasts.services.users import create_user
@@ -149,10 +150,49 @@ def build_bundle(seed: int = SEED) -> dict[str, Any]:
             "questions": questions, "forecasts": forecasts, "observations": data["observations"]}
 
 
+# Exchanges under the newest rationale of a question: another forecaster of it replies,
+# then the rationale's author answers.
+DISCUSSIONS = {
+    "us-strike-before-2028": (
+        "The terrorist designation of the cartels changes the legal footing; I would not "
+        "go below 10% until Congress says otherwise.",
+        "A designation is not an authorisation: the *War Powers* clock still runs, and "
+        "Mexico's consent is the cheaper route."),
+    "us-tariff-above-25-by-2027-07": (
+        "The USMCA review in July is the real deadline; threats before it are bargaining.",
+        "Agreed, but tariffs announced as bargaining have a way of staying."),
+    "remittance-tax-raised-2027": (
+        "Any source for the draft bill? I only find the 3.5% already enacted.",
+        "The House Ways and Means summary; it proposes 5% but has no sponsor yet."),
+}
+
+
+def _discuss(session: Session) -> None:
+    """The demo's threads: replies under a few rationales, dated before AS_OF."""
+    for slug, (reply, answer) in DISCUSSIONS.items():
+        question = session.scalar(select(Question).where(Question.slug == slug))
+        if question is None:
+            continue
+        parent = session.scalar(select(Comment).where(Comment.question_id == question.id,
+                                                      Comment.forecast_id.is_not(None))
+                                .order_by(Comment.created_at.desc(), Comment.id.desc()))
+        other = parent and session.scalar(
+            select(User).join(Forecast, Forecast.user_id == User.id)
+            .where(Forecast.question_id == question.id, User.id != parent.user_id)
+            .order_by(User.username))
+        if other is None:
+            continue
+        at = min(parent.created_at + timedelta(hours=5), AS_OF - timedelta(hours=2))
+        first = comments.post_comment(session, question, other, reply, parent_id=parent.id, now=at)
+        comments.post_comment(session, question, parent.user, answer, parent_id=first.id,
+                              now=at + timedelta(hours=1))
+
+
 def seed(session: Session, *, passwords: Passwords | None = None) -> dict[str, int] | None:
     """Import the demo bundle and a demo admin login into an empty database; None if not empty."""
     if session.scalar(select(func.count()).select_from(Question)):
         return None
     counts = import_bundle(session, build_bundle(), actor="demo")
+    _discuss(session)
     create_user(session, LOGIN, password=PASSWORD, role="admin", passwords=passwords)
     return counts
