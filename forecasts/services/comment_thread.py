@@ -6,14 +6,24 @@ comments (one query): the hidden crowd (forecasts.services.visibility) withholds
 users' rationale comments and everything under them; a deleted comment is shown (as
 "deleted") only while something under it is shown. The rows on a page then come in one
 query with their authors, and their forecasts in one more, whatever the page holds.
+
+The skeleton of a question whose crowd the viewer sees is the same for every viewer: it
+is kept in this process, keyed on a fingerprint of the question's comments (how many,
+the newest id, and which are deleted or hidden) that one aggregate over the question's
+index entries reads, so a page of a question with thousands of comments does not
+rebuild its tree on every request; any comment added, deleted, hidden or shown again
+changes the fingerprint. A skeleton that withholds rationales is built per viewer.
 """
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from forecasts.bulk import chunks
@@ -95,19 +105,83 @@ def _key(node: Node) -> tuple[datetime, int]:
     return node.created_at, node.id
 
 
-def skeleton(session: Session, question: Question, viewer: User | None, *,
-             resolution: Resolution | None = None, has_forecast: bool | None = None,
-             crowd_shown: bool | None = None) -> Skeleton:
-    """The tree of the comments shown to `viewer` on `question`."""
-    if crowd_shown is None:
-        crowd_shown = visibility.crowd_visible(session, question, viewer, resolution=resolution,
-                                               has_forecast=has_forecast)
+# Questions whose nodes and shared skeleton this process keeps (the busiest ones), per
+# database engine (ids mean nothing across databases).
+CACHED_QUESTIONS = 64
+_Entry = tuple[Any, dict[int, Node], "Skeleton | None"]
+_caches: weakref.WeakKeyDictionary[Any, OrderedDict[int, _Entry]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def _cache_of(session: Session) -> OrderedDict[int, _Entry]:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    with _cache_lock:
+        found = _caches.get(engine)
+        if found is None:
+            found = _caches[engine] = OrderedDict()
+        return found
+
+
+def _fingerprint(session: Session, question_id: int) -> tuple[Any, ...]:
+    """What changes whenever the question's comments do, in one aggregate: the count and
+    newest id (a comment added), and the ids and latest times of the deleted and hidden
+    ones (a comment deleted, hidden or shown again)."""
+    deleted, hidden = Comment.deleted_at.is_not(None), Comment.hidden_at.is_not(None)
+    row = session.execute(
+        select(func.count(), func.max(Comment.id), func.max(Comment.created_at),
+               func.sum(case((deleted, Comment.id))), func.sum(case((hidden, Comment.id))),
+               func.count(Comment.hidden_at), func.max(Comment.hidden_at))
+        .where(Comment.question_id == question_id)).one()
+    return tuple(row)
+
+
+def _nodes(session: Session, question_id: int) -> _Entry:
+    """The fingerprint, the question's nodes (from this process's cache when the
+    fingerprint still matches) and the shared skeleton if built already."""
+    mark = _fingerprint(session, question_id)
+    cache = _cache_of(session)
+    with _cache_lock:
+        hit = cache.get(question_id)
+        if hit is not None and hit[0] == mark:
+            cache.move_to_end(question_id)
+            return hit
     rows = session.execute(
         select(Comment.id, Comment.parent_id, Comment.user_id, Comment.forecast_id,
                Comment.deleted_at.is_not(None), Comment.hidden_at.is_not(None),
                Comment.created_at)
-        .where(Comment.question_id == question.id)).all()
-    nodes = {row[0]: Node(*row) for row in rows}
+        .where(Comment.question_id == question_id)).all()
+    found = (mark, {row[0]: Node(*row) for row in rows}, None)
+    with _cache_lock:
+        cache[question_id] = found
+        cache.move_to_end(question_id)
+        while len(cache) > CACHED_QUESTIONS:
+            cache.popitem(last=False)
+    return found
+
+
+def skeleton(session: Session, question: Question, viewer: User | None, *,
+             resolution: Resolution | None = None, has_forecast: bool | None = None,
+             crowd_shown: bool | None = None) -> Skeleton:
+    """The tree of the comments shown to `viewer` on `question`; its `nodes` and `roots`
+    are the caller's own to change (the shared lists of `children` are not)."""
+    if crowd_shown is None:
+        crowd_shown = visibility.crowd_visible(session, question, viewer, resolution=resolution,
+                                               has_forecast=has_forecast)
+    mark, nodes, shared = _nodes(session, question.id)
+    if not crowd_shown:
+        return _build(nodes, viewer.id if viewer is not None else None, crowd_shown=False)
+    if shared is None:
+        shared = _build(nodes, None, crowd_shown=True)
+        cache = _cache_of(session)
+        with _cache_lock:
+            if question.id in cache and cache[question.id][0] == mark:
+                cache[question.id] = (mark, nodes, shared)
+    return Skeleton(dict(shared.nodes), list(shared.roots), dict(shared.children), True)
+
+
+def _build(nodes: dict[int, Node], viewer_id: int | None, *, crowd_shown: bool) -> Skeleton:
+    """The tree of `nodes` shown to the viewer `viewer_id` (None: logged out)."""
     kids: dict[int, list[Node]] = {}
     roots: list[Node] = []
     for node in nodes.values():
@@ -115,7 +189,6 @@ def skeleton(session: Session, question: Question, viewer: User | None, *,
             roots.append(node)
         else:
             kids.setdefault(node.parent_id, []).append(node)
-    viewer_id = viewer.id if viewer is not None else None
 
     def withholds(node: Node) -> bool:
         return not crowd_shown and node.forecast_id is not None and node.user_id != viewer_id

@@ -1,12 +1,15 @@
 """Question list, question pages, the forecast form and the crowd chart."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from forecasts.services.paging import page_number
-from forecasts import timeutil
+from forecasts import markdown, timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
 from forecasts.services import browse, question_list, visibility
@@ -23,6 +26,20 @@ bp = Blueprint("questions", __name__)
 
 def _user():
     return current_user.user if current_user.is_authenticated else None
+
+
+# Rendered Markdown of short texts (comments, descriptions), the same for every viewer:
+# kept by text, so a busy question's page renders its thread's bodies once per process.
+CACHED_MARKDOWN_CHARS = 2000
+_cached_markdown = lru_cache(maxsize=2048)(markdown.render)
+
+
+@bp.app_template_filter("markdown_cached")
+def markdown_cached(text: str | None) -> Markup:
+    """The `markdown` filter, remembered for texts up to CACHED_MARKDOWN_CHARS long."""
+    if text is not None and len(text) <= CACHED_MARKDOWN_CHARS:
+        return _cached_markdown(text)
+    return markdown.render(text)
 
 
 @bp.get("/")
