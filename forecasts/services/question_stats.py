@@ -173,37 +173,128 @@ WITH RECURSIVE u(id) AS (
     SELECT (SELECT MIN(g.user_id) FROM forecasts g WHERE g.question_id = :q AND g.user_id > u.id)
     FROM u WHERE u.id IS NOT NULL
 )
-SELECT f.user_id, f.probability, f.probabilities_json FROM u JOIN forecasts f ON f.id = (
+SELECT f.user_id, f.id, f.at, f.probability, f.probabilities_json FROM u
+JOIN forecasts f ON f.id = (
     SELECT h.id FROM forecasts h WHERE h.question_id = :q AND h.user_id = u.id
     ORDER BY h.at DESC, h.id DESC LIMIT 1)
 """)
 
 
+@dataclass(frozen=True)
+class Latest:
+    """Each forecaster's latest forecast on one question, by ascending user id: its id,
+    time (microseconds) and probabilities (one row of `probs` each); `made_by` names the
+    forecast (id, user, time, probabilities) whose recording produced this state."""
+
+    users: np.ndarray
+    ids: np.ndarray
+    at: np.ndarray
+    probs: np.ndarray
+    made_by: tuple | None = None
+
+
+def _probs(probability: float | None, probabilities_json: str | None) -> list[float]:
+    return [1.0 - probability, probability] if probability is not None \
+        else json.loads(probabilities_json or "[]")
+
+
+def _latest_from_db(session: Session, question: Question) -> Latest:
+    rows = session.execute(_LATEST, {"q": question.id}).all()
+    k = len(question.options)
+    return Latest(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
+                  np.array([r[2] for r in rows], np.int64),
+                  np.array([_probs(r[3], r[4]) for r in rows], np.float64).reshape(-1, k))
+
+
+def _with(latest: Latest, forecast: Forecast) -> Latest:
+    """`latest` after `forecast` (the newest record) is added."""
+    at = timeutil.to_micros(forecast.at)
+    probs = np.array(_probs(forecast.probability, forecast.probabilities_json), np.float64)
+    i = int(np.searchsorted(latest.users, forecast.user_id))
+    if i < len(latest.users) and latest.users[i] == forecast.user_id:
+        if at < latest.at[i]:  # an earlier time than the user's latest: it stays
+            return latest
+        ids, ats, all_probs = latest.ids.copy(), latest.at.copy(), latest.probs.copy()
+        ids[i], ats[i], all_probs[i] = forecast.id, at, probs
+        return Latest(latest.users, ids, ats, all_probs)
+    return Latest(np.insert(latest.users, i, forecast.user_id), np.insert(latest.ids, i, forecast.id),
+                  np.insert(latest.at, i, at), np.insert(latest.probs, i, probs, axis=0))
+
+
+def _latest_key(question_id: int, version: int) -> str:
+    return f"latest-forecasts:{question_id}:{version}"
+
+
+def _made_by(forecast: Forecast) -> tuple:
+    return (forecast.id, forecast.question_id, forecast.user_id,
+            timeutil.to_micros(forecast.at), forecast.probability, forecast.probabilities_json)
+
+
+def _cached_latest(session: Session, question: Question, version: int) -> Latest | None:
+    """The state of stored version `version`, if this cache holds it and the forecast
+    that produced it is really stored (a rolled-back transaction may have cached a
+    version that was then committed differently)."""
+    from forecasts.cache import get_cache
+
+    try:
+        found = get_cache().get(_latest_key(question.id, version))
+    except Exception:  # noqa: BLE001 - a cache server that fails costs the computation
+        return None
+    if not isinstance(found, Latest) or found.made_by is None:
+        return None
+    row = session.execute(select(Forecast.id, Forecast.question_id, Forecast.user_id,
+                                 Forecast.at, Forecast.probability, Forecast.probabilities_json)
+                          .where(Forecast.id == found.made_by[0])).first()
+    if row is None or (*row[:3], timeutil.to_micros(row[3]), *row[4:]) != found.made_by:
+        return None
+    return found
+
+
+def _keep_latest(question: Question, version: int, latest: Latest, forecast: Forecast) -> None:
+    from forecasts.cache import get_cache
+
+    try:
+        get_cache().set(_latest_key(question.id, version),
+                        Latest(latest.users, latest.ids, latest.at, latest.probs,
+                               _made_by(forecast)))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _crowd_of(latest: Latest, k: int) -> tuple[list[float] | None, int]:
+    """The crowd of each user's latest forecast, and how many forecasters."""
+    n = len(latest.users)
+    if not n:
+        return None, 0
+    current = scoring.current_crowd(np.array([k]), scoring.Forecasts(
+        question=np.zeros(n, np.int64), user=latest.users,
+        at=np.zeros(n, np.int64), probs=latest.probs.ravel()))
+    return current.probs[0, :k].tolist(), n
+
+
 def _latest_crowd(session: Session, question: Question) -> tuple[list[float] | None, int]:
     """The crowd of each user's latest forecast on an unresolved question, and how many."""
-    rows = session.execute(_LATEST, {"q": question.id}).all()
-    if not rows:
-        return None, 0
-    k = len(question.options)
-    probs = np.array([[1.0 - p, p] if p is not None else json.loads(v) for _, p, v in rows],
-                     np.float64).reshape(-1, k)
-    n = len(rows)
-    current = scoring.current_crowd(np.array([k]), scoring.Forecasts(
-        question=np.zeros(n, np.int64), user=np.array([r[0] for r in rows], np.int64),
-        at=np.zeros(n, np.int64), probs=probs.ravel()))
-    return current.probs[0, :k].tolist(), n
+    return _crowd_of(_latest_from_db(session, question), len(question.options))
 
 
 def on_forecast(session: Session, question: Question, forecast: Forecast) -> None:
     """Bring the question's row up to date with `forecast`, just added and flushed to an
-    unresolved question (submit_forecast refuses the others), in its transaction."""
+    unresolved question (submit_forecast refuses the others), in its transaction.
+
+    Each forecaster's latest forecast is read from the cache when it holds the row's
+    current version (then `forecast` is applied to it), else from the forecasts table;
+    the state after `forecast` is cached under the next version."""
     row = _locked(session, question.id)
     if row is None:
         if _insert_new(session, compute(session, [question.id])[question.id]):
             return
         row = _locked(session, question.id)
         assert row is not None
-    crowd, forecasters = _latest_crowd(session, question)
+    version = row.version
+    cached = _cached_latest(session, question, version)
+    latest = _with(cached, forecast) if cached is not None else _latest_from_db(session, question)
+    crowd, forecasters = _crowd_of(latest, len(question.options))
+    _keep_latest(question, version + 1, latest, forecast)
     last = row.last_forecast_at
     session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id).values(
         forecasters=forecasters, forecasts=QuestionStats.forecasts + 1,
