@@ -48,9 +48,11 @@ def _micros(column: Any) -> Any:
 
 def _filtered(session: Session, *columns: Any, now: datetime, status: str | None,
               tag: str | None, search: str | None, user: User | None,
-              own: str | None) -> tuple[Select[Any], Any]:
+              own: str | None, resolutions: bool = True) -> tuple[Select[Any], Any]:
     """SELECT columns FROM the published questions (with their current resolution)
-    that pass every filter; also the search hits to rank by, or None."""
+    that pass every filter; also the search hits to rank by, or None. `resolutions`
+    False: the current resolution is joined only when a filter reads it (a question
+    has at most one, uq_resolutions_current, so the join never changes a count)."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"{status!r} is not a status ({', '.join(STATUSES)})", where="status")
     if own is not None and own not in OWN_FILTERS:
@@ -58,8 +60,10 @@ def _filtered(session: Session, *columns: Any, now: datetime, status: str | None
     if own is not None and user is None:
         raise InvalidInput("log in to filter questions by your own forecasts", where="show")
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
-    stmt = (select(*columns).select_from(Question).outerjoin(Resolution, current)
-            .where(Question.review_state == PUBLISHED))
+    stmt = select(*columns).select_from(Question)
+    if resolutions or status or own == "stale":
+        stmt = stmt.outerjoin(Resolution, current)
+    stmt = stmt.where(Question.review_state == PUBLISHED)
     if status:
         stmt = stmt.where(_status_condition(status, now))
     if tag:
@@ -156,7 +160,7 @@ def count_questions(session: Session, *, now: datetime, status: str | None = Non
                     user: User | None = None, own: str | None = None) -> int:
     """How many published questions pass the filters of list_questions."""
     stmt, _ = _filtered(session, Question.id, now=now, status=status, tag=tag, search=search,
-                        user=user, own=own)
+                        user=user, own=own, resolutions=False)
     return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
 
 
