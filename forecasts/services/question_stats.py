@@ -201,8 +201,11 @@ def _probs(probability: float | None, probabilities_json: str | None) -> list[fl
 def _latest_from_db(session: Session, question: Question) -> Latest:
     rows = session.execute(_LATEST, {"q": question.id}).all()
     k = len(question.options)
-    return Latest(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
-                  np.array([r[2] for r in rows], np.int64),
+
+    def column(i: int) -> np.ndarray:
+        return np.array([r[i] for r in rows], np.int64)
+
+    return Latest(column(0), column(1), column(2),
                   np.array([_probs(r[3], r[4]) for r in rows], np.float64).reshape(-1, k))
 
 
@@ -217,8 +220,9 @@ def _with(latest: Latest, forecast: Forecast) -> Latest:
         ids, ats, all_probs = latest.ids.copy(), latest.at.copy(), latest.probs.copy()
         ids[i], ats[i], all_probs[i] = forecast.id, at, probs
         return Latest(latest.users, ids, ats, all_probs)
-    return Latest(np.insert(latest.users, i, forecast.user_id), np.insert(latest.ids, i, forecast.id),
-                  np.insert(latest.at, i, at), np.insert(latest.probs, i, probs, axis=0))
+    return Latest(np.insert(latest.users, i, forecast.user_id),
+                  np.insert(latest.ids, i, forecast.id), np.insert(latest.at, i, at),
+                  np.insert(latest.probs, i, probs, axis=0))
 
 
 def _latest_key(question_id: int, version: int) -> str:
@@ -270,11 +274,6 @@ def _crowd_of(latest: Latest, k: int) -> tuple[list[float] | None, int]:
         question=np.zeros(n, np.int64), user=latest.users,
         at=np.zeros(n, np.int64), probs=latest.probs.ravel()))
     return current.probs[0, :k].tolist(), n
-
-
-def _latest_crowd(session: Session, question: Question) -> tuple[list[float] | None, int]:
-    """The crowd of each user's latest forecast on an unresolved question, and how many."""
-    return _crowd_of(_latest_from_db(session, question), len(question.options))
 
 
 def on_forecast(session: Session, question: Question, forecast: Forecast) -> None:
