@@ -155,7 +155,7 @@ def compose_for(session: Session, user_id: int, *, now: datetime,
         queued = 0
         for it in wanted:
             if _claim(session, it.id):
-                mail_id = _message(session, settings, user, kind=it.kind, template=it.kind,
+                mail_id = _message(session, settings, user, kind=it.kind, template="notification",
                                    subject_line=subject(it), context={"item": it})
                 _attach(session, [it.id], mail_id)
                 queued += 1
