@@ -8,7 +8,6 @@ chunks, never over forecasts, events or questions.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ._kernels import INT64_MAX, pow2_ceil, segmented_cumsum
 
@@ -51,6 +50,7 @@ def extremized_means(ev, probs, row_start, query, count, prefix, split, a, out):
         e = np.exp(z)
         out[:split] = e / np.nansum(e, axis=1, keepdims=True)
     if split < query.size:
+        from scipy.special import expit  # here: the CLI's reads must not load scipy
         p_yes = expit(a * (logs[split:, 1] - logs[split:, 0]))
         out[split:, 0] = 1.0 - p_yes
         out[split:, 1] = p_yes
