@@ -24,9 +24,8 @@ import statistics
 import sys
 import time
 import urllib.parse
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,21 +65,9 @@ def hot_question(app) -> dict[str, Any]:
                 "epoch": forecaster.session_epoch, "tokens": plain}
 
 
-@contextmanager
-def counting(app) -> Iterator[list[str]]:
+def counting(app):
     """The SQL statements run on the app's engine inside the block."""
-    from sqlalchemy import event
-    engine = app.extensions["forecasts_db"].engine
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return app.extensions["forecasts_db"].statements()
 
 
 def timed(app, client, path: str, repeat: int) -> dict:

@@ -84,6 +84,21 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """The SQL statements run on this engine inside the block, in order (for query
+        budgets and benchmarks)."""
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:
+            seen.append(statement)
+
+        event.listen(self.engine, "before_cursor_execute", count)
+        try:
+            yield seen
+        finally:
+            event.remove(self.engine, "before_cursor_execute", count)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -4,11 +4,10 @@ more questions, users and forecasts, and the page is measured again."""
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from forecasts import timeutil
 from forecasts.models import Question, User
@@ -37,20 +36,9 @@ PAGES = {
 }
 
 
-@contextmanager
 def counting(app):
     """Count the SQL statements run on the app's engine inside the block."""
-    engine = app.extensions["forecasts_db"].engine
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return app.extensions["forecasts_db"].statements()
 
 
 def grow(session, rng: random.Random, start: int, n_questions: int, n_users: int) -> None:
