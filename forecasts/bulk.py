@@ -136,17 +136,27 @@ def chunks(values: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
         yield values[start:start + size]
 
 
-def insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert rows, skipping any that would break a unique constraint (ON CONFLICT DO
-    NOTHING, on SQLite and PostgreSQL alike); returns how many were inserted. Safe
-    against concurrent writers of the same keys: exactly one of them inserts."""
-    if not rows:
-        return 0
+def _dialect_insert(session: Session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any]] | None = None,
+                  *, columns: Sequence[str] = (), select: Any = None) -> int:
+    """Insert `rows` (or the rows of `select` into `columns`), skipping any that would
+    break a unique constraint (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike);
+    returns how many were inserted. Safe against concurrent writers of the same keys:
+    exactly one of them inserts."""
+    insert = _dialect_insert(session)
+    if select is not None:
+        stmt = insert(model).from_select(list(columns), select)
+    elif rows:
+        stmt = insert(model).values(list(rows))
+    else:
+        return 0
     # Counted from RETURNING: the drivers' rowcount is -1 here on PostgreSQL.
     key = next(iter(model.__table__.primary_key.columns))
-    stmt = insert(model).values(list(rows)).on_conflict_do_nothing().returning(key)
-    return len(session.execute(stmt).all())
+    return len(session.execute(stmt.on_conflict_do_nothing().returning(key)).all())

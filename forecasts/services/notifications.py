@@ -23,7 +23,7 @@ from sqlalchemy import String, and_, case, cast, exists, func, literal, select, 
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
-from forecasts.bulk import chunks
+from forecasts.bulk import chunks, insert_ignore
 from forecasts.db import Database
 from forecasts.models import (NOTIFICATION_KINDS, PUBLISHED, Follow, Forecast, Notification,
                               Question, QuestionScore, Resolution, User, UtcMicros)
@@ -97,19 +97,10 @@ def notify_closing(session: Session, now: datetime) -> list[str]:
 
 def _insert(session: Session, rows) -> int:
     """Insert notifications (a list of row dicts, or a SELECT of _COLUMNS), skipping keys
-    recorded before; returns how many were inserted (counted with RETURNING: psycopg's
-    rowcount of such an insert may be -1)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    recorded before; returns how many were inserted."""
     if isinstance(rows, list):
-        return sum(len(session.execute(insert(Notification).values(part)
-                                       .on_conflict_do_nothing()
-                                       .returning(Notification.id)).all())
-                   for part in chunks(rows, 1000))
-    return len(session.execute(insert(Notification).from_select(list(_COLUMNS), rows)
-                               .on_conflict_do_nothing().returning(Notification.id)).all())
+        return sum(insert_ignore(session, Notification, part) for part in chunks(rows, 1000))
+    return insert_ignore(session, Notification, columns=list(_COLUMNS), select=rows)
 
 
 def due_resolutions(session: Session) -> list[int]:
@@ -246,7 +237,7 @@ def run_due(db: Database, *, now: datetime, settings: Mapping[str, Any]) -> list
         if line:
             lines.append(line)
     with db.session() as session:
-        stale = stale_due(session, now, int(settings.get("STALE_DAYS", 30)))
+        stale = stale_due(session, now, settings["STALE_DAYS"])
     if stale:
         with db.transaction() as session:
             lines.extend(record_stale(session, stale))
