@@ -331,6 +331,10 @@ class CrowdScore(Base):
     brier: Mapped[float] = mapped_column(Float(53))
     log: Mapped[float] = mapped_column(Float(53))
     rps: Mapped[float | None] = mapped_column(Float(53))
+    # The aggregator that made the crowd scored here (`scoring.aggregate`), e.g. "median"
+    # or "extremized_mean:1.5": rows made by another than the configured one are rescored.
+    aggregator: Mapped[str] = mapped_column(String(60), default="median",
+                                            server_default="median")
 
 
 class QuestionStats(Base):
@@ -492,3 +496,44 @@ class MailMessage(Base):
 
     def __repr__(self) -> str:
         return f"<MailMessage {self.id} {self.kind} {self.state}>"
+
+
+class Tournament(Base):
+    """A named set of questions with an optional start and end (a tournament or a
+    season), its own page and a leaderboard of the members who joined it."""
+
+    __tablename__ = "tournaments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    end_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    created_by: Mapped[str] = mapped_column(String(80), default="cli")
+
+    def __repr__(self) -> str:
+        return f"<Tournament {self.slug!r}>"
+
+
+class TournamentQuestion(Base):
+    __tablename__ = "tournament_questions"
+
+    tournament_id: Mapped[int] = mapped_column(
+        ForeignKey("tournaments.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+
+
+class TournamentMember(Base):
+    """A forecaster who joined a tournament; leaving deletes the row."""
+
+    __tablename__ = "tournament_members"
+
+    tournament_id: Mapped[int] = mapped_column(
+        ForeignKey("tournaments.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    joined_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
