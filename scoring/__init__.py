@@ -3,8 +3,10 @@
 Imports only numpy, scipy and the standard library (SPEC section 2).
 """
 
+from .aggregate import AGGREGATORS, MEDIAN, Aggregator, aggregator
 from .calibration import Calibration, Murphy, calibration, murphy_decomposition
 from .crowd import CurrentCrowd, crowd_series, current_crowd
+from .compare import paired_bootstrap
 from .data import Forecasts, Questions
 from .engine import QuestionScores, score_questions
 from .leaderboard import Leaderboard, leaderboard
@@ -12,13 +14,17 @@ from .peer import peer_instant
 from .rules import brier_score, log_score, rps_score
 
 __all__ = [
+    "AGGREGATORS",
+    "Aggregator",
     "Calibration",
     "CurrentCrowd",
     "Forecasts",
     "Leaderboard",
+    "MEDIAN",
     "Murphy",
     "QuestionScores",
     "Questions",
+    "aggregator",
     "brier_score",
     "calibration",
     "crowd_series",
@@ -26,6 +32,7 @@ __all__ = [
     "leaderboard",
     "log_score",
     "murphy_decomposition",
+    "paired_bootstrap",
     "peer_instant",
     "rps_score",
     "score_questions",

@@ -7,7 +7,7 @@ median's size classes) and, among multiple-choice questions, the events that
 have option slot j form a prefix: the per-option loop slices, never masks.
 ``crowd_series`` and ``current_crowd`` are the public views used by the
 question page (chart) and the question list; both aggregate through
-``aggregate.crowd_matrix`` (the seam), with the median.
+``aggregate.crowd_matrix`` (the seam), with the median unless told otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _validate as v
 from ._kernels import stable_group_order
-from .aggregate import MEDIAN, crowd_matrix, slot_prefixes
+from .aggregate import MEDIAN, Aggregator, aggregator, crowd_matrix, slot_prefixes
 from .data import Forecasts, flat_offsets
 from .events import build_events
 from .median import size_class
@@ -38,14 +38,16 @@ def question_rank(n_options, counts):
     return rank
 
 
-def crowd_series(user, at, probs):
+def crowd_series(user, at, probs, *, method: Aggregator = MEDIAN):
     """Crowd forecast of one question after each distinct forecast time.
 
-    Median of P(yes) (column 1; column 0 = 1 - median) when K == 2, mean
-    vector when K > 2, over each user's latest forecast (SPEC 5, "Crowd").
+    By default (``method`` MEDIAN) the median of P(yes) (column 1; column 0 =
+    1 - median) when K == 2, the mean vector when K > 2, over each user's
+    latest forecast (SPEC 5, "Crowd"); other aggregators: ``scoring.aggregate``.
     ``probs`` is (n, K) in record order. Returns (times (m,), crowd (m, K),
     n_forecasters (m,)).
     """
+    method = aggregator(method)
     probs = v.probabilities("probs", probs, ndim=2)
     n, k = probs.shape
     if k < 2 and n:
@@ -62,7 +64,7 @@ def crowd_series(user, at, probs):
     ev = build_events(np.arange(n), np.zeros(n, np.int64), user, at)
     query = np.flatnonzero(np.diff(ev.at, append=ev.at[-1] + 1) != 0)
     count, crowd = crowd_matrix(ev, np.array([k]), probs.ravel(), offsets[ev.forecast], query,
-                                method=MEDIAN)
+                                method=method)
     return ev.at[query], crowd, count
 
 
@@ -74,12 +76,16 @@ class CurrentCrowd:
     n_forecasters: np.ndarray  # int64 (Q,)
 
 
-def current_crowd(n_options, forecasts: Forecasts) -> CurrentCrowd:
+def current_crowd(n_options, forecasts: Forecasts, *,
+                  method: Aggregator = MEDIAN) -> CurrentCrowd:
     """Crowd of every question from each user's latest forecast (SPEC 5, "Crowd").
 
-    Latest = greatest ``at``, ties to the later record. Median P(yes) for
-    two options, mean vector otherwise; all forecasts passed are used.
+    Latest = greatest ``at``, ties to the later record. By default median
+    P(yes) for two options, mean vector otherwise (``method``: see
+    ``scoring.aggregate``; recency_median orders the forecasters by the time
+    of their latest forecast); all forecasts passed are used.
     """
+    method = aggregator(method)
     n_options = v.int_array("n_options", n_options)
     v.in_range("n_options", n_options, 2, np.iinfo(np.int64).max, "must be >= 2")
     if not isinstance(forecasts, Forecasts):
@@ -95,7 +101,7 @@ def current_crowd(n_options, forecasts: Forecasts) -> CurrentCrowd:
         ev = build_events(order, key[order], forecasts.user, forecasts.at)
         seg_q = np.argsort(rank)[ev.seg_key]
         n, crowd = crowd_matrix(ev, n_options[seg_q], forecasts.probs,
-                                offsets[ev.forecast], ev.seg_end - 1, method=MEDIAN)
+                                offsets[ev.forecast], ev.seg_end - 1, method=method)
         out[seg_q, :crowd.shape[1]] = crowd
         count[seg_q] = n
     return CurrentCrowd(probs=out, n_forecasters=count)

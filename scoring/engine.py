@@ -29,6 +29,7 @@ import numpy as np
 from . import _validate as v
 from ._kernels import INT64_MAX, concat_ranges, group_sort, segmented_count, slot_rules
 from .crowd import question_rank, slot_prefixes
+from .aggregate import MEDIAN, Aggregator, aggregator
 from .crowdscore import crowd_scores
 from .data import Forecasts, Questions, flat_offsets
 from .events import build_events
@@ -67,14 +68,16 @@ _CROWD_FIELDS = ("crowd_brier", "crowd_log", "crowd_rps", "crowd_start")
 
 
 def score_questions(questions: Questions, forecasts: Forecasts, *,
-                    crowd_points: bool = False, workers: int | None = None) -> QuestionScores:
+                    crowd_points: bool = False, workers: int | None = None,
+                    method: Aggregator = MEDIAN) -> QuestionScores:
     """Score every resolved question and (question, user) pair (SPEC section 5).
 
     Per forecast: Brier sum_k (p_k - [k=o])^2 (Brier 1950), log -ln p_o, RPS
     (Epstein 1969). Per pair: duration-weighted means over [first at, T1);
     coverage (T1 - first at)/(S - T0); peer = integral over [T0, T1) of
     100 (ln p_i - mean_{j != i} ln p_j) while N >= 2 stand, divided by S - T0
-    (Metaculus peer score). Crowd: median P(yes) (binary) or mean vector.
+    (Metaculus peer score). Crowd: ``method`` (``scoring.aggregate``; default
+    the median P(yes) for binary questions, the mean vector otherwise).
     Probability rows must sum to 1 within 1e-6 (checked on scored forecasts).
     The ``crowd_points_*`` arrays are filled only with ``crowd_points=True``
     (else they are empty). ``workers`` threads score parts of the questions
@@ -86,6 +89,7 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
     if not isinstance(forecasts, Forecasts):
         raise ValueError("forecasts: expected a scoring.Forecasts")
     workers = _default_workers() if workers is None else v.positive_int("workers", workers)
+    method = aggregator(method)
     offsets = flat_offsets(questions.n_options, forecasts, check_sums=False)
     fq = forecasts.question
     at = forecasts.at
@@ -105,7 +109,8 @@ def score_questions(questions: Questions, forecasts: Forecasts, *,
         blocks = []
         for lo, hi in _blocks(key, _BLOCK_EVENTS):
             ev, seg_q = _block_events(forecast[lo:hi], key[lo:hi], questions, forecasts)
-            pairs, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets)
+            pairs, w, seg_crowd = _score_block(ev, seg_q, questions, forecasts.probs, offsets,
+                                               method)
             weight[ev.forecast] = w
             for name in _CROWD_FIELDS:
                 crowd[name][seg_q] = seg_crowd[name]
@@ -212,7 +217,7 @@ def _gather_rows(probs, starts, prefix):
     return out, row_start
 
 
-def _score_block(ev, seg_q, questions, probs, offsets):
+def _score_block(ev, seg_q, questions, probs, offsets, method):
     """The block's pair rows (by question, user), forecast weights and crowd scores."""
     seg_k = questions.n_options[seg_q]
     t1 = questions.end_at[seg_q]
@@ -256,5 +261,5 @@ def _score_block(ev, seg_q, questions, probs, offsets):
     back = concat_ranges(first[by_question], per_seg[by_question])
     pairs = {name: values[back] for name, values in pairs.items()}
     seg_crowd = crowd_scores(ev, seg_k, probs, row_start, outcome, dt, standing, prefix,
-                             questions.ordered[seg_q], t1)
+                             questions.ordered[seg_q], t1, method)
     return pairs, weight, seg_crowd
