@@ -54,6 +54,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEADERBOARD_PEER_PRIOR", 30.0,
             "P in the global peer score sum(peer) / max(P, sum(coverage)): below P fully "
             "covered questions the sum is divided by P."),
+    Setting("CROWD_AGGREGATOR", "median",
+            "How the crowd forecast is made from each forecaster's latest forecast: `median` "
+            "(median P(yes); mean vector for multiple choice), `recency_median` (Metaculus's "
+            "recency-weighted median) or `extremized_mean` (extremized mean of log-odds). It "
+            "makes the crowd's chart, list figure, scores and calibration; after a change the "
+            "crowd is rescored (by the scheduler, `forecasts rescore` or `init-db`)."),
+    Setting("CROWD_EXTREMIZE_A", 1.5,
+            "The factor a of `extremized_mean` (logit p = a * mean logit p_i), above 0. "
+            "1.5 sits inside the range Satopää et al. (2014) fitted on Good Judgment data "
+            "(about 1.2 to 2.5): averaging log-odds dilutes evidence forecasters hold "
+            "separately, and a > 1 restores it."),
     Setting("CACHE_URL", None,
             "Cache shared by all workers for leaderboards and calibration, e.g. "
             "`redis://127.0.0.1:6379/0`. Default: a cache inside each process. Entries are "
@@ -107,6 +118,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 NAMES = {s.name for s in SETTINGS}
 ENVIRONMENTS = ("production", "development", "testing")
+# scoring.AGGREGATORS, repeated so that reading the settings does not load numpy
+# (tests/test_config.py checks that the two agree).
+AGGREGATORS = ("median", "recency_median", "extremized_mean")
 DEV_SECRET_KEY = "development-only-not-secret"
 
 
@@ -155,6 +169,12 @@ def load(overrides: Mapping[str, Any] | None = None,
     prior = values["LEADERBOARD_PEER_PRIOR"]
     if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0 < prior < math.inf:
         raise ConfigError(f"LEADERBOARD_PEER_PRIOR: expected a number above 0, got {prior!r}")
+    if values["CROWD_AGGREGATOR"] not in AGGREGATORS:
+        raise ConfigError(f"CROWD_AGGREGATOR: expected one of {', '.join(AGGREGATORS)}, "
+                          f"got {values['CROWD_AGGREGATOR']!r}")
+    a = values["CROWD_EXTREMIZE_A"]
+    if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a < math.inf:
+        raise ConfigError(f"CROWD_EXTREMIZE_A: expected a number above 0, got {a!r}")
     instance = Path(values["FORECASTS_INSTANCE_PATH"] or default_instance_path())
     values["FORECASTS_INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:

@@ -1,7 +1,7 @@
 """Forecasts: submit one (token needed), list your own."""
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
 from forecasts import timeutil
 from forecasts.api import auth, paging, params
@@ -9,7 +9,7 @@ from forecasts.api.blueprint import bp
 from forecasts.api.questions import find
 from forecasts.api.render import forecast_json
 from forecasts.db import get_session
-from forecasts.services import forecasts
+from forecasts.services import aggregation, forecasts
 
 # Answers carrying one user's data must not sit in a shared cache.
 PRIVATE = {"Cache-Control": "no-store"}
@@ -26,7 +26,8 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     try:
         forecast = forecasts.submit_forecast(
             session, question, user, probability=body.get("probability"),
-            probabilities=body.get("probabilities"), rationale=body.get("rationale"))
+            probabilities=body.get("probabilities"), rationale=body.get("rationale"),
+            aggregator=aggregation.configured(current_app.config))
     except forecasts.JustSettled:
         session.commit()  # the settlement stands although the forecast is refused (409)
         raise

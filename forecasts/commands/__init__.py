@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import click
 
-from forecasts.commands import (admin, backup, mail, observe, questions, scores, settle, synth,
-                                users, worker)
+from forecasts.commands import (admin, backup, crowd, mail, observe, questions, scores, settle,
+                                synth, users, worker)
 
-MODULES = (admin, users, questions, observe, settle, scores, worker, mail, synth, backup)
+MODULES = (admin, users, questions, observe, settle, scores, crowd, worker, mail, synth, backup)
 
 
 def register(group: click.Group) -> None:

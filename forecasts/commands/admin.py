@@ -12,10 +12,20 @@ from forecasts.commands.common import Context, pass_ctx
 @click.command("init-db")
 @pass_ctx
 def init_db(ctx: Context) -> None:
-    """Create or migrate the database schema (idempotent)."""
+    """Create or migrate the database schema (idempotent); the crowd's stored figures
+    follow CROWD_AGGREGATOR if it changed."""
+    from forecasts.services import aggregation
+
     db = ctx.database(check_schema=False)
     migrate.upgrade(db)
     click.echo(f"schema at revision {migrate.current_revision(db)}")
+    agg = ctx.aggregator()
+    with db.session() as session:
+        changed = aggregation.differs(session, agg)
+    if changed:
+        with db.transaction() as session:
+            aggregation.follow(session, agg)  # checked again under the write lock
+        click.echo(f"crowd rescored with {aggregation.label(agg)}")
 
 
 def _serve(ctx: Context, app: Any, host: str, port: int, threads: int, scheduler: bool) -> None:

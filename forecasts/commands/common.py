@@ -38,6 +38,12 @@ class Context:
         return self._db
 
 
+    def aggregator(self) -> Any:
+        """The configured crowd aggregator (a scoring.Aggregator; loads the engine)."""
+        from forecasts.services import aggregation
+
+        return aggregation.configured(self.settings)
+
     def app_settings(self) -> dict:
         """The settings with SECRET_KEY required as the web app requires it: jobs that
         mail sign links the site must accept (refused in production without a key)."""

@@ -134,7 +134,7 @@ def import_(ctx: Context, path: str) -> None:
 
     doc = read_bundle(path)
     with ctx.database().transaction() as session:
-        counts = bundle.import_bundle(session, doc, actor=ACTOR)
+        counts = bundle.import_bundle(session, doc, actor=ACTOR, aggregator=ctx.aggregator())
     click.echo("imported " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

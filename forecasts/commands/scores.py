@@ -13,14 +13,19 @@ from forecasts.commands.common import FORMATS, FORMATS_CSV, Context, emit, pass_
 @click.argument("slug", required=False)
 @pass_ctx
 def rescore(ctx: Context, slug: str | None) -> None:
-    """Recompute stored scores for one question, or for all."""
-    from forecasts.services import question_stats, questions, scores
+    """Recompute stored scores for one question, or for all (the crowd's with the
+    configured CROWD_AGGREGATOR)."""
+    from forecasts.services import aggregation, question_stats, questions, scores
 
+    agg = ctx.aggregator()
     with ctx.database().transaction() as session:
-        ids = None if slug is None else [questions.get_question(session, slug).id]
-        n = scores.rescore_questions(session, ids)
-        # The question list's and pages' figures are recomputed with the scores.
-        question_stats.refresh(session, ids)
+        if slug is None:
+            n = aggregation.recompute(session, agg)
+        else:
+            ids = [questions.get_question(session, slug).id]
+            n = scores.rescore_questions(session, ids, aggregator=agg)
+            # The question list's and pages' figures are recomputed with the scores.
+            question_stats.refresh(session, ids, aggregator=agg)
     click.echo(f"rescored {slug or 'all questions'}: {n} score rows")
 
 
@@ -92,7 +97,7 @@ def calibration(ctx: Context, username: str, fmt: str, plot_path: str | None) ->
     if plot_path and not plot_path.lower().endswith((".svg", ".png")):
         raise click.ClickException(f"{plot_path}: --plot takes a .svg or .png file name")
     with ctx.database().session() as session:
-        doc = cal.calibration(session, username)
+        doc = cal.calibration(session, username, aggregator=ctx.aggregator())
     if plot_path:
         from forecasts import plots
 

@@ -64,7 +64,8 @@ def resolve(ctx: Context, slug: str, outcome: str, known_at: str | None, note: s
 
     moment = when(known_at, "--known-at")
     _settle_command(ctx, slug, dry_run, lambda session, q: corrections.resolve(
-        session, q, outcome, known_at=moment, note=note, actor=ACTOR, force=force))
+        session, q, outcome, known_at=moment, note=note, actor=ACTOR, force=force,
+        aggregator=ctx.aggregator()))
 
 
 @click.command()
@@ -78,7 +79,7 @@ def annul(ctx: Context, slug: str, reason: str, force: bool, dry_run: bool) -> N
     from forecasts.services import corrections
 
     _settle_command(ctx, slug, dry_run, lambda session, q: corrections.annul(
-        session, q, reason, actor=ACTOR, force=force))
+        session, q, reason, actor=ACTOR, force=force, aggregator=ctx.aggregator()))
 
 
 @click.command("resolve-due")
@@ -97,7 +98,8 @@ def resolve_due(ctx: Context, as_of: str | None, dry_run: bool) -> None:
             plan = due.plan(session, moment)
     else:
         with db.transaction() as session:
-            plan = due.resolve_due(session, now=moment, actor=ACTOR, recorded_at=actual)
+            plan = due.resolve_due(session, now=moment, actor=ACTOR, recorded_at=actual,
+                                   aggregator=ctx.aggregator())
     for item in plan.settle:
         click.echo(("would settle " if dry_run else "settled ") + due.line(item))
     if dry_run:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts import bulk, timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, DRAFT, PUBLISHED, REJECTED, Forecast, Observation,
@@ -54,10 +55,12 @@ def _object(value: object, where: str, allowed: set[str]) -> Mapping[str, Any]:
     return value
 
 
-def import_bundle(session: Session, doc: object, *, actor: str = "import") -> dict[str, int]:
+def import_bundle(session: Session, doc: object, *, actor: str = "import",
+                  aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[str, int]:
     """Validate the whole bundle, then write it; any bad row raises before anything is written.
 
     The caller's transaction makes the write atomic; counts of what was added come back.
+    The crowd's scores and figures are made by `aggregator`.
     """
     if not isinstance(doc, Mapping):
         raise InvalidInput("a bundle must be a JSON object", where="bundle")
@@ -132,10 +135,11 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import") -> di
                                    created_at=created, superseded_at=superseded,
                                    notified_at=now, **columns))
     session.flush()
-    scores.rescore_questions(session, [ids[s] for s in checked_resolutions])
+    scores.rescore_questions(session, [ids[s] for s in checked_resolutions],
+                             aggregator=aggregator)
     # The figures the list and page read, for the questions that got forecasts.
     forecast_questions = sorted({ids[q] for q in set(checked.question)})
-    question_stats.refresh(session, forecast_questions)
+    question_stats.refresh(session, forecast_questions, aggregator=aggregator)
     comments.from_rationales(session, forecast_questions)
     follows.follow_forecasters(session, forecast_questions)
     if len(checked) >= ANALYZE_AFTER:

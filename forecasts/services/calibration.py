@@ -11,7 +11,7 @@ import scoring
 from forecasts.cache import cached
 from forecasts.models import ANNULLED, Forecast, Question, Resolution
 from forecasts.queries import score_inputs
-from forecasts.services import score_version
+from forecasts.services import aggregation, score_version
 from forecasts.services.users import get_user
 
 CROWD = "crowd"
@@ -30,14 +30,15 @@ def _resolved_binary_ids(session: Session, user_id: int | None = None) -> list[i
     return list(session.scalars(stmt.order_by(Question.id)))
 
 
-def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
+def _points(session: Session, username: str,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> tuple[np.ndarray, ...]:
     """(question index, p_yes, outcome, weight) of each standing forecast, each question
-    weighing 1 in all, for a user or for the crowd."""
+    weighing 1 in all, for a user or for the crowd (made by `aggregator`)."""
     user_id = None if username == CROWD else get_user(session, username).id
     ids = _resolved_binary_ids(session, user_id)
     inputs = score_inputs(session, ids, user_id=user_id)
     result = scoring.score_questions(inputs.questions, inputs.forecasts,
-                                     crowd_points=username == CROWD)
+                                     crowd_points=username == CROWD, method=aggregator)
     outcome = inputs.questions.outcome
     if username == CROWD:
         q = result.crowd_points_question
@@ -48,29 +49,39 @@ def _points(session: Session, username: str) -> tuple[np.ndarray, ...]:
     return q, p_yes, outcome[q], result.forecast_weight[scored]
 
 
-def calibration(session: Session, username: str) -> dict[str, Any]:
+def _who(session: Session, username: str, aggregator: scoring.Aggregator) -> str:
+    """The cache key's subject: a user's id, or the crowd with its aggregator."""
+    if username == CROWD:
+        return f"{CROWD}:{aggregation.label(aggregator)}"
+    return str(get_user(session, username).id)
+
+
+def calibration(session: Session, username: str, *,
+                aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[str, Any]:
     """Ten display bins with Jeffreys intervals, and the exact Murphy decomposition;
-    cached per (score version, user), since only a score change can change it."""
+    cached per (score version, user), since only a score change can change it (the
+    crowd's per aggregator too)."""
     version = score_version.for_cache(session)
     if not version:
-        return _calibration(session, username)
-    who = CROWD if username == CROWD else str(get_user(session, username).id)
-    return cached(f"calibration:{version}:{who}", lambda: _calibration(session, username))
+        return _calibration(session, username, aggregator)
+    return cached(f"calibration:{version}:{_who(session, username, aggregator)}",
+                  lambda: _calibration(session, username, aggregator))
 
 
-def chart(session: Session, username: str, draw: Callable[[dict[str, Any]], str]) -> str:
+def chart(session: Session, username: str, draw: Callable[[dict[str, Any]], str], *,
+          aggregator: scoring.Aggregator = scoring.MEDIAN) -> str:
     """`draw` applied to the user's calibration (the chart's SVG), cached like the figures
     per (score version, user), so a profile's image is drawn once per score change."""
     version = score_version.for_cache(session)
     if not version:
-        return draw(_calibration(session, username))
-    who = CROWD if username == CROWD else str(get_user(session, username).id)
-    return cached(f"calibration-chart:{version}:{who}",
-                  lambda: draw(calibration(session, username)))
+        return draw(_calibration(session, username, aggregator))
+    return cached(f"calibration-chart:{version}:{_who(session, username, aggregator)}",
+                  lambda: draw(calibration(session, username, aggregator=aggregator)))
 
 
-def _calibration(session: Session, username: str) -> dict[str, Any]:
-    q, p_yes, outcome, weight = _points(session, username)
+def _calibration(session: Session, username: str,
+                 aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[str, Any]:
+    q, p_yes, outcome, weight = _points(session, username, aggregator)
     n_questions = int(len(np.unique(q)))
     edges = np.linspace(0.0, 1.0, N_BINS + 1)
     if len(p_yes) == 0:

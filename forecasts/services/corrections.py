@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts import timeutil
 from forecasts.models import Question, Resolution
 from forecasts.rules import Decision, Facts, Settled, decide, dependents
@@ -47,31 +48,38 @@ class Outcome:
 
 def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
-            force: bool = False, now: datetime | None = None) -> Outcome:
-    """Resolve (or with `force`, correct) a question, cascade, and rescore."""
+            force: bool = False, now: datetime | None = None,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> Outcome:
+    """Resolve (or with `force`, correct) a question, cascade, and rescore (the crowd's
+    figures made by `aggregator`)."""
     # `now` defaults inside, once the question is locked (see resolution.resolve).
     made = resolutions.resolve(session, question, outcome, known_at=known_at, note=note,
-                               actor=actor, force=force, now=now, rescore=False)
-    return _finish(session, question, made, actor=actor, now=made.created_at)
+                               actor=actor, force=force, now=now, rescore=False,
+                               aggregator=aggregator)
+    return _finish(session, question, made, actor=actor, now=made.created_at,
+                   aggregator=aggregator)
 
 
 def annul(session: Session, question: Question, reason: object, *, actor: str,
-          force: bool = False, now: datetime | None = None) -> Outcome:
+          force: bool = False, now: datetime | None = None,
+          aggregator: scoring.Aggregator = scoring.MEDIAN) -> Outcome:
     """Annul (or with `force`, re-annul a settled) question, cascade, and rescore."""
     made = resolutions.annul(session, question, reason, actor=actor, force=force, now=now,
-                             rescore=False)
-    return _finish(session, question, made, actor=actor, now=made.created_at)
+                             rescore=False, aggregator=aggregator)
+    return _finish(session, question, made, actor=actor, now=made.created_at,
+                   aggregator=aggregator)
 
 
 def _finish(session: Session, question: Question, made: Resolution, *, actor: str,
-            now: datetime) -> Outcome:
-    changes, changed_ids = cascade(session, question.slug, actor=actor, now=now)
-    scores.rescore_questions(session, [question.id, *changed_ids])
+            now: datetime, aggregator: scoring.Aggregator) -> Outcome:
+    changes, changed_ids = cascade(session, question.slug, actor=actor, now=now,
+                                   aggregator=aggregator)
+    scores.rescore_questions(session, [question.id, *changed_ids], aggregator=aggregator)
     return Outcome(made, changes)
 
 
-def cascade(session: Session, slug: str, *, actor: str,
-            now: datetime) -> tuple[list[Change], list[int]]:
+def cascade(session: Session, slug: str, *, actor: str, now: datetime,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> tuple[list[Change], list[int]]:
     """Re-evaluate the questions downstream of `slug` (see the module docstring).
 
     Returns the changes and the ids of the questions changed; does not rescore.
@@ -100,12 +108,13 @@ def cascade(session: Session, slug: str, *, actor: str,
                 continue
             resolutions.settle(session, row, verdict.outcome, known_at=verdict.known_at,
                                note=verdict.reason, actor=actor, source="cascade", force=True,
-                               now=now, evidence=verdict.evidence, rescore=False)
+                               now=now, evidence=verdict.evidence, rescore=False,
+                               aggregator=aggregator)
             outcomes[dependent] = Settled(verdict.outcome, effective_known(
                 facts_q, verdict.outcome, verdict.known_at), now)
             changes.append(Change(dependent, was and was.outcome, verdict.outcome, verdict.reason))
         elif was is not None:
-            resolutions.reopen(session, row, now=now)
+            resolutions.reopen(session, row, now=now, aggregator=aggregator)
             outcomes.pop(dependent, None)
             changes.append(Change(dependent, was.outcome, None, verdict.reason))
         else:

@@ -70,9 +70,9 @@ def thin(times: np.ndarray, crowd: np.ndarray, most: int = CHART_POINTS) -> np.n
 
 
 def history(session: Session, question: Question, resolution: Resolution | None, *,
-            recent: int) -> History:
-    """The crowd after each forecast time that counts, oldest first (thinned to
-    CHART_POINTS), with the latest `recent` changes exact."""
+            recent: int, aggregator: scoring.Aggregator = scoring.MEDIAN) -> History:
+    """The crowd (made by `aggregator`) after each forecast time that counts, oldest
+    first (thinned to CHART_POINTS), with the latest `recent` changes exact."""
     k = len(question.options)
     f = forecast_arrays(session, np.array([question.id]), np.array([k]))
     cut = counted_before(question, resolution)
@@ -82,15 +82,15 @@ def history(session: Session, question: Question, resolution: Resolution | None,
         keep = at < timeutil.to_micros(cut)
         late = int(len(at) - keep.sum())
         user, at, probs = user[keep], at[keep], probs[keep]
-    return _built(user, at, probs, late, recent)
+    return _built(user, at, probs, late, recent, aggregator)
 
 
-def _built(user: np.ndarray, at: np.ndarray, probs: np.ndarray, late: int, recent: int
-           ) -> History:
+def _built(user: np.ndarray, at: np.ndarray, probs: np.ndarray, late: int, recent: int,
+           aggregator: scoring.Aggregator) -> History:
     """The History of one question's counted forecasts (in record order)."""
     if len(at) == 0:
         return History([], [], 0, late, 0)
-    times, crowd, n = scoring.crowd_series(user, at, probs)
+    times, crowd, n = scoring.crowd_series(user, at, probs, method=aggregator)
 
     def points(index: np.ndarray) -> list[Point]:
         return [(timeutil.from_micros(t), row.tolist(), int(c))
@@ -101,8 +101,8 @@ def _built(user: np.ndarray, at: np.ndarray, probs: np.ndarray, late: int, recen
                    len(times), late, len(at))
 
 
-def unsettled_histories(session: Session, questions: list[Question], *, recent: int
-                        ) -> dict[int, History]:
+def unsettled_histories(session: Session, questions: list[Question], *, recent: int,
+                        aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[int, History]:
     """`history` of several unsettled questions (every forecast counts) from one read of
     their forecasts, for pages that list many questions."""
     ordered = sorted(questions, key=lambda q: q.id)
@@ -118,7 +118,8 @@ def unsettled_histories(session: Session, questions: list[Question], *, recent: 
         flat = (np.repeat(ends[mine] - k[mine], k[mine])
                 + np.arange(int(k[mine].sum())) - np.repeat(np.cumsum(k[mine]) - k[mine], k[mine]))
         out[question.id] = _built(f.user[mine], f.at[mine],
-                                  f.probs[flat].reshape(-1, n_options[i]), 0, recent)
+                                  f.probs[flat].reshape(-1, n_options[i]), 0, recent,
+                                  aggregator)
     return out
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+import scoring
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, User
@@ -115,7 +116,8 @@ def _settled_words(question: Question, outcome: str) -> str:
 def submit_forecast(session: Session, question: Question, user: User, *,
                     probability: object = None, probabilities: object = None,
                     rationale: object = None, at: datetime | None = None,
-                    as_comment: bool = True) -> Forecast:
+                    as_comment: bool = True,
+                    aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
     """Record a forecast now (or at `at`) on an open, unresolved, published question.
 
     A question whose rule can already decide takes no forecast (it would never be
@@ -129,7 +131,7 @@ def submit_forecast(session: Session, question: Question, user: User, *,
 
     Forecasting follows the question (unless the user unfollowed it), and a rationale
     joins the discussion as a comment (`as_comment=False`: a reaffirmed forecast, whose
-    rationale is already there).
+    rationale is already there). The crowd's figures are made by `aggregator`.
     """
     p, ps = check_payload(question.kind, len(question.options), probability, probabilities)
     note = check_rationale(rationale)
@@ -141,7 +143,7 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     checked = timeutil.now()
     if (at or checked) >= question.open_at:
         due = settle_if_due(session, question, now=min(at or checked, checked), actor="rule",
-                            recorded_at=checked)
+                            recorded_at=checked, aggregator=aggregator)
         if due is not None:
             raise JustSettled(f"question {question.slug!r} was just "
                               f"{_settled_words(question, due.decision.outcome)} by its rule "
@@ -158,7 +160,7 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     forecast = Forecast(**row(question, user, at, p, ps, note))
     session.add(forecast)
     session.flush()
-    question_stats.on_forecast(session, question, forecast)
+    question_stats.on_forecast(session, question, forecast, aggregator=aggregator)
     follows.auto_follow(session, user, question)
     if as_comment:
         comments.from_forecast(session, forecast)

@@ -13,6 +13,7 @@ from typing import Callable
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts.errors import Conflict, ForecastsError
 from forecasts.models import PUBLISHED, Forecast, Question, Resolution, User
 from forecasts.services import question_stats
@@ -26,23 +27,25 @@ PAGE_SIZE = 50
 Histories = Callable[[Session, list[tuple[Question, Stats]]], dict[int, History]]
 
 
-def reaffirm(session: Session, question: Question, user: User) -> Forecast:
+def reaffirm(session: Session, question: Question, user: User, *,
+             aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
     """A new forecast now, repeating the user's latest one on the question (probabilities
     and rationale); refused as submit_forecast refuses (JustSettled included)."""
     latest = latest_forecasts(session, user, [question.id]).get(question.id)
     if latest is None:
         raise Conflict(f"you have not forecast question {question.slug!r}; there is nothing "
                        "to reaffirm", where="question")
-    return _repeat(session, question, user, latest)
+    return _repeat(session, question, user, latest, aggregator)
 
 
-def _repeat(session: Session, question: Question, user: User, latest: Forecast) -> Forecast:
+def _repeat(session: Session, question: Question, user: User, latest: Forecast,
+            aggregator: scoring.Aggregator) -> Forecast:
     if question.kind == "binary":
         values = {"probability": latest.probability}
     else:
         values = {"probabilities": latest.probabilities}
     return submit_forecast(session, question, user, rationale=latest.rationale,
-                           as_comment=False, **values)
+                           as_comment=False, aggregator=aggregator, **values)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class Outcome:
     skipped: list[tuple[Question, str]]
 
 
-def reaffirm_all(session: Session, user: User, *, now: datetime) -> Outcome:
+def reaffirm_all(session: Session, user: User, *, now: datetime,
+                 aggregator: scoring.Aggregator = scoring.MEDIAN) -> Outcome:
     """Reaffirm the user's forecast on every question "My forecasts" lists, in the
     caller's one transaction. A refused question is skipped and reported; its refusal
     wrote nothing, except the settlement of a question its rule could decide, which
@@ -64,7 +68,7 @@ def reaffirm_all(session: Session, user: User, *, now: datetime) -> Outcome:
     skipped: list[tuple[Question, str]] = []
     for forecast, question in rows:
         try:
-            done.append(_repeat(session, question, user, forecast))
+            done.append(_repeat(session, question, user, forecast, aggregator))
         except ForecastsError as error:
             skipped.append((question, error.message))
     return Outcome(done, skipped)

@@ -69,8 +69,10 @@ def _cutoffs(session: Session, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarr
     return qid, n_options, np.array(cut, np.int64)
 
 
-def compute(session: Session, question_ids: Iterable[int]) -> dict[int, Stats]:
-    """The figures of these questions computed afresh from the forecasts table."""
+def compute(session: Session, question_ids: Iterable[int], *,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[int, Stats]:
+    """The figures of these questions computed afresh from the forecasts table, the
+    crowd made by `aggregator`."""
     out: dict[int, Stats] = {}
     ids = sorted(set(question_ids))
     for start in range(0, len(ids), _CHUNK):
@@ -81,7 +83,7 @@ def compute(session: Session, question_ids: Iterable[int]) -> dict[int, Stats]:
         keep = f.at < cut[f.question]
         if not keep.all():
             f = _subset(f, n_options, keep)
-        crowd = scoring.current_crowd(n_options, f)
+        crowd = scoring.current_crowd(n_options, f, method=aggregator)
         count = np.bincount(f.question, minlength=len(qid))
         last = np.full(len(qid), np.iinfo(np.int64).min)
         np.maximum.at(last, f.question, f.at)
@@ -110,9 +112,10 @@ def from_row(row: QuestionStats) -> Stats:
                  None if row.crowd_json is None else json.loads(row.crowd_json), row.version)
 
 
-def refresh(session: Session, question_ids: Iterable[int] | None = None) -> int:
-    """Recompute the stored figures of these questions (None: of every question) and
-    bump their versions; returns how many rows were written."""
+def refresh(session: Session, question_ids: Iterable[int] | None = None, *,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> int:
+    """Recompute the stored figures of these questions (None: of every question), the
+    crowd made by `aggregator`, and bump their versions; returns the rows written."""
     if question_ids is None:
         ids = list(session.scalars(select(Question.id)))
     else:
@@ -120,7 +123,7 @@ def refresh(session: Session, question_ids: Iterable[int] | None = None) -> int:
     if not ids:
         return 0
     session.flush()
-    fresh = compute(session, ids)
+    fresh = compute(session, ids, aggregator=aggregator)
     written = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
@@ -265,34 +268,47 @@ def _keep_latest(question: Question, version: int, latest: Latest, forecast: For
         pass
 
 
-def _crowd_of(latest: Latest, k: int) -> tuple[list[float] | None, int]:
-    """The crowd of each user's latest forecast, and how many forecasters."""
+def _crowd_of(latest: Latest, k: int, aggregator: scoring.Aggregator
+              ) -> tuple[list[float] | None, int]:
+    """The crowd of each user's latest forecast, and how many forecasters.
+
+    The latest forecasts are all the crowd needs: recency_median orders the
+    forecasters by their latest forecast's time (ties: the later record), which is
+    the order given here; the median and the mean ignore the order."""
     n = len(latest.users)
     if not n:
         return None, 0
+    if aggregator == scoring.MEDIAN:
+        order, at = np.arange(n), np.zeros(n, np.int64)
+    else:
+        order = np.lexsort((latest.ids, latest.at))
+        at = latest.at[order]
     current = scoring.current_crowd(np.array([k]), scoring.Forecasts(
-        question=np.zeros(n, np.int64), user=latest.users,
-        at=np.zeros(n, np.int64), probs=latest.probs.ravel()))
+        question=np.zeros(n, np.int64), user=latest.users[order],
+        at=at, probs=latest.probs[order].ravel()), method=aggregator)
     return current.probs[0, :k].tolist(), n
 
 
-def on_forecast(session: Session, question: Question, forecast: Forecast) -> None:
+def on_forecast(session: Session, question: Question, forecast: Forecast, *,
+                aggregator: scoring.Aggregator = scoring.MEDIAN) -> None:
     """Bring the question's row up to date with `forecast`, just added and flushed to an
-    unresolved question (submit_forecast refuses the others), in its transaction.
+    unresolved question (submit_forecast refuses the others), in its transaction; the
+    crowd made by `aggregator`.
 
     Each forecaster's latest forecast is read from the cache when it holds the row's
     current version (then `forecast` is applied to it), else from the forecasts table;
     the state after `forecast` is cached under the next version."""
     row = _locked(session, question.id)
     if row is None:
-        if _insert_new(session, compute(session, [question.id])[question.id]):
+        if _insert_new(session, compute(session, [question.id],
+                                        aggregator=aggregator)[question.id]):
             return
         row = _locked(session, question.id)
         assert row is not None
     version = row.version
     cached = _cached_latest(session, question, version)
     latest = _with(cached, forecast) if cached is not None else _latest_from_db(session, question)
-    crowd, forecasters = _crowd_of(latest, len(question.options))
+    crowd, forecasters = _crowd_of(latest, len(question.options), aggregator)
     _keep_latest(question, version + 1, latest, forecast)
     last = row.last_forecast_at
     session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id).values(
@@ -303,17 +319,20 @@ def on_forecast(session: Session, question: Question, forecast: Forecast) -> Non
     session.expire(row)
 
 
-def stats_for(session: Session, question_ids: Iterable[int]) -> dict[int, Stats]:
-    """The stored figures of these questions, computing (not storing) any missing row."""
+def stats_for(session: Session, question_ids: Iterable[int], *,
+              aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[int, Stats]:
+    """The stored figures of these questions, computing (not storing) any missing row
+    (its crowd made by `aggregator`)."""
     ids = sorted(set(question_ids))
     if not ids:
         return {}
     found = {row.question_id: from_row(row) for row in session.scalars(
         select(QuestionStats).where(QuestionStats.question_id.in_(ids)))}
     missing = [q for q in ids if q not in found]
-    return {**found, **compute(session, missing)} if missing else found
+    return {**found, **compute(session, missing, aggregator=aggregator)} if missing else found
 
 
-def stats_of(session: Session, question: Question) -> Stats:
+def stats_of(session: Session, question: Question, *,
+             aggregator: scoring.Aggregator = scoring.MEDIAN) -> Stats:
     """The figures of one question."""
-    return stats_for(session, [question.id])[question.id]
+    return stats_for(session, [question.id], aggregator=aggregator)[question.id]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, Question, Resolution
@@ -49,12 +50,13 @@ def _note(note: object) -> str:
 
 def settle(session: Session, question: Question, outcome: str, *, known_at: datetime | None,
            note: object, actor: str, source: str, force: bool, now: datetime,
-           evidence: dict[str, Any] | None = None, rescore: bool = True) -> Resolution:
+           evidence: dict[str, Any] | None = None, rescore: bool = True,
+           aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution:
     """Record `outcome` (already canonical, or ANNULLED) as the current resolution.
 
     A settled question changes only with `force`; the old row stays as audit history.
     Scores follow in the same transaction unless `rescore` is False (the caller then
-    rescores a batch itself).
+    rescores a batch itself); the crowd's figures are made by `aggregator`.
     """
     lock_question(session, question)
     previous = current_resolution(session, question)
@@ -70,15 +72,16 @@ def settle(session: Session, question: Question, outcome: str, *, known_at: date
                             evidence_json=json.dumps(evidence, sort_keys=True) if evidence else None)
     session.add(resolution)
     session.flush()
-    question_stats.refresh(session, [question.id])
+    question_stats.refresh(session, [question.id], aggregator=aggregator)
     if rescore:
-        scores.rescore_questions(session, [question.id])
+        scores.rescore_questions(session, [question.id], aggregator=aggregator)
     return resolution
 
 
 def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
-            force: bool = False, now: datetime | None = None, rescore: bool = True) -> Resolution:
+            force: bool = False, now: datetime | None = None, rescore: bool = True,
+            aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution:
     """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier.
 
     `now` (default: the time once the question's row lock is held, so that a forecast
@@ -96,21 +99,25 @@ def resolve(session: Session, question: Question, outcome: object, *,
         if known_at > now:
             raise InvalidInput(f"{timeutil.iso(known_at)} is in the future", where="known_at")
     return settle(session, question, label, known_at=known_at, note=note, actor=actor,
-                  source="manual", force=force, now=now, rescore=rescore)
+                  source="manual", force=force, now=now, rescore=rescore,
+                  aggregator=aggregator)
 
 
 def annul(session: Session, question: Question, reason: object, *, actor: str,
-          force: bool = False, now: datetime | None = None, rescore: bool = True) -> Resolution:
+          force: bool = False, now: datetime | None = None, rescore: bool = True,
+          aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution:
     """Annul a question: it is never scored. A reason is required."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required to annul a question", where="reason")
     check_storable(reason, where="reason")
     lock_question(session, question)
     return settle(session, question, ANNULLED, known_at=None, note=reason.strip(), actor=actor,
-                  source="manual", force=force, now=now or timeutil.now(), rescore=rescore)
+                  source="manual", force=force, now=now or timeutil.now(), rescore=rescore,
+                  aggregator=aggregator)
 
 
-def reopen(session: Session, question: Question, *, now: datetime) -> Resolution | None:
+def reopen(session: Session, question: Question, *, now: datetime,
+           aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution | None:
     """Supersede the current resolution without a successor: the question is unsettled again.
 
     Used when a correction leaves a dependent question's rule undecided; the superseded
@@ -121,7 +128,7 @@ def reopen(session: Session, question: Question, *, now: datetime) -> Resolution
     if previous is not None:
         previous.superseded_at = now
         session.flush()
-        question_stats.refresh(session, [question.id])
+        question_stats.refresh(session, [question.id], aggregator=aggregator)
     return previous
 
 

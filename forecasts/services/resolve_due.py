@@ -23,6 +23,7 @@ from typing import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts import timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import PUBLISHED, Question, Resolution
@@ -99,8 +100,10 @@ def _settled_ids(session: Session) -> set[int]:
 
 
 def resolve_due(session: Session, *, now: datetime, actor: str,
-                recorded_at: datetime, only: Collection[str] | None = None) -> Plan:
-    """Settle what `plan` finds, score it, and return the plan.
+                recorded_at: datetime, only: Collection[str] | None = None,
+                aggregator: scoring.Aggregator = scoring.MEDIAN) -> Plan:
+    """Settle what `plan` finds, score it (the crowd's figures made by `aggregator`),
+    and return the plan.
 
     `now` is the moment the rules decide as of (never after `recorded_at`); the
     resolutions are recorded as made at `recorded_at`, the actual time.
@@ -119,8 +122,8 @@ def resolve_due(session: Session, *, now: datetime, actor: str,
         d = due.decision
         settle(session, rows[due.question.slug], d.outcome, known_at=d.known_at, note=d.reason,
                actor=actor, source="rule", force=False, now=recorded_at, evidence=d.evidence,
-               rescore=False)
-    scores.rescore_questions(session, [q.id for q in rows.values()])
+               rescore=False, aggregator=aggregator)
+    scores.rescore_questions(session, [q.id for q in rows.values()], aggregator=aggregator)
     return result
 
 
@@ -156,7 +159,8 @@ def due_now(session: Session, question: Question, now: datetime) -> Due | None:
 
 
 def settle_if_due(session: Session, question: Question, *, now: datetime, actor: str,
-                  recorded_at: datetime) -> Due | None:
+                  recorded_at: datetime,
+                  aggregator: scoring.Aggregator = scoring.MEDIAN) -> Due | None:
     """Settle `question` (and what its rule reads or is read by) if its rule can decide as
     of `now`, exactly as resolve-due would; None when the rule cannot decide yet.
 
@@ -166,8 +170,8 @@ def settle_if_due(session: Session, question: Question, *, now: datetime, actor:
         return None
     only = related(load_world(session).graph, question.slug)
     # Re-planned under the row locks: a concurrent run may have settled it meanwhile.
-    return _due(resolve_due(session, now=now, actor=actor, recorded_at=recorded_at, only=only),
-                question.slug)
+    return _due(resolve_due(session, now=now, actor=actor, recorded_at=recorded_at, only=only,
+                            aggregator=aggregator), question.slug)
 
 
 def line(due: Due) -> str:

@@ -33,11 +33,27 @@ class Job:
 
 def _resolve_due(db: Database, now: datetime, recorded_at: datetime,
                  settings: Mapping[str, Any]) -> list[str]:
-    from forecasts.services import resolve_due
+    from forecasts.services import aggregation, resolve_due
 
     with db.transaction() as session:
-        plan = resolve_due.resolve_due(session, now=now, actor=ACTOR, recorded_at=recorded_at)
+        plan = resolve_due.resolve_due(session, now=now, actor=ACTOR, recorded_at=recorded_at,
+                                       aggregator=aggregation.configured(settings))
     return ["settled " + resolve_due.line(due) for due in plan.settle]
+
+
+def _crowd_aggregator(db: Database, now: datetime, recorded_at: datetime,
+                      settings: Mapping[str, Any]) -> list[str]:
+    """Rescore the crowd when CROWD_AGGREGATOR (or its factor) changed: one small read
+    when it did not (checked again under the write lock before the work)."""
+    from forecasts.services import aggregation
+
+    agg = aggregation.configured(settings)
+    with db.session() as session:
+        if not aggregation.differs(session, agg):
+            return []
+    with db.transaction() as session:
+        done = aggregation.follow(session, agg)
+    return [f"crowd rescored with {aggregation.label(agg)}"] if done else []
 
 
 def _notify(db: Database, now: datetime, recorded_at: datetime,
@@ -56,9 +72,11 @@ def _mail(db: Database, now: datetime, recorded_at: datetime,
     return delivery.deliver(db, now=timeutil.now(), settings=settings)
 
 
-# In order: settling first, so that its resolutions are notified in the same pass, and
-# the mail last, so that it carries what the pass recorded.
-JOBS: tuple[Job, ...] = (Job("resolve-due", _resolve_due), Job("notifications", _notify),
+# In order: the crowd follows its setting before anything is scored with it, then
+# settling, so that its resolutions are notified in the same pass, and the mail last,
+# so that it carries what the pass recorded.
+JOBS: tuple[Job, ...] = (Job("crowd-aggregator", _crowd_aggregator),
+                         Job("resolve-due", _resolve_due), Job("notifications", _notify),
                          Job("mail", _mail))
 
 

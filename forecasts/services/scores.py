@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts.models import CrowdScore, Question, QuestionScore, QuestionScoreBlock, User
 from forecasts.queries import SCORE_RECORD, score_inputs
-from forecasts.services import leaderboard, score_version
+from forecasts.services import aggregation, leaderboard, score_version
 from forecasts.services.questions import current_resolution
 
 
@@ -18,8 +18,10 @@ def _nullable(values: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]  # NaN -> NULL
 
 
-def rescore_questions(session: Session, question_ids: Sequence[int] | None = None) -> int:
-    """Replace the stored scores of these questions (all questions when None).
+def rescore_questions(session: Session, question_ids: Sequence[int] | None = None, *,
+                      aggregator: scoring.Aggregator = scoring.MEDIAN) -> int:
+    """Replace the stored scores of these questions (all questions when None), the
+    crowd's made by `aggregator` (the configured one: `aggregation.configured`).
 
     Runs in the caller's transaction, so a failure leaves the old scores in place. Bumps
     the score version and stores the leaderboard snapshots in that same transaction.
@@ -30,19 +32,20 @@ def rescore_questions(session: Session, question_ids: Sequence[int] | None = Non
     # First, so that concurrent score changes queue on the counter's row (PostgreSQL) and
     # each one's snapshots are drawn from every score committed before it.
     version = score_version.bump(session)
-    n = _rescore(session, question_ids)
+    n = _rescore(session, question_ids, aggregator)
     leaderboard.store_snapshots(session, version)
     return n
 
 
-def _rescore(session: Session, question_ids: Sequence[int] | None) -> int:
+def _rescore(session: Session, question_ids: Sequence[int] | None,
+             aggregator: scoring.Aggregator) -> int:
     inputs = score_inputs(session, question_ids)
     for model in (QuestionScore, QuestionScoreBlock, CrowdScore):
         session.execute(delete(model) if question_ids is None else
                         delete(model).where(model.question_id.in_(list(question_ids))))
     if len(inputs.question_id) == 0:
         return 0
-    result = scoring.score_questions(inputs.questions, inputs.forecasts)
+    result = scoring.score_questions(inputs.questions, inputs.forecasts, method=aggregator)
     qid = inputs.question_id
     row_question = qid[result.question]
     _insert_blocks(session, row_question, result)
@@ -52,9 +55,11 @@ def _rescore(session: Session, question_ids: Sequence[int] | None) -> int:
     _insert(session, QuestionScore, ("question_id", "user_id", "brier", "log", "rps", "peer",
                                      "coverage"), rows)
     crowd = np.flatnonzero(~np.isnan(result.crowd_brier))
-    _insert(session, CrowdScore, ("question_id", "brier", "log", "rps"),
+    made_by = [aggregation.label(aggregator)] * len(crowd)
+    _insert(session, CrowdScore, ("question_id", "brier", "log", "rps", "aggregator"),
             list(zip(qid[crowd].tolist(), result.crowd_brier[crowd].tolist(),
-                     result.crowd_log[crowd].tolist(), _nullable(result.crowd_rps[crowd]))))
+                     result.crowd_log[crowd].tolist(), _nullable(result.crowd_rps[crowd]),
+                     made_by)))
     return len(rows)
 
 

@@ -8,7 +8,7 @@ from forecasts.services.paging import page_number
 from forecasts import timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import follows, my_forecasts
+from forecasts.services import aggregation, follows, my_forecasts
 from forecasts.services import questions as question_service
 from forecasts.services.forecasts import JustSettled
 from forecasts.services.question_list import latest_forecasts
@@ -71,7 +71,8 @@ def reaffirm(slug: str):
     session = get_session()
     question = question_service.get_question(session, slug)
     try:
-        my_forecasts.reaffirm(session, question, current_user.user)
+        my_forecasts.reaffirm(session, question, current_user.user,
+                              aggregator=aggregation.configured(current_app.config))
     except (InvalidInput, Conflict) as error:
         # As a refused forecast: nothing changes, except a settlement by the rule.
         if isinstance(error, JustSettled):
@@ -111,7 +112,8 @@ def mine():
 def reaffirm_all():
     """Reaffirm every listed forecast in one transaction; report the skipped ones."""
     session = get_session()
-    outcome = my_forecasts.reaffirm_all(session, current_user.user, now=timeutil.now())
+    outcome = my_forecasts.reaffirm_all(session, current_user.user, now=timeutil.now(),
+                                        aggregator=aggregation.configured(current_app.config))
     session.commit()
     n = len(outcome.reaffirmed)
     flash(f"{n} forecast{'' if n == 1 else 's'} reaffirmed.", "success")

@@ -5,13 +5,15 @@ import logging
 from datetime import datetime
 from typing import Any, Mapping
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
+import scoring
 from forecasts import rules, timeutil
 from forecasts.cache import get_cache
 from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
-from forecasts.services import crowd, evidence, question_stats, visibility
+from forecasts.services import aggregation, crowd, evidence, question_stats, visibility
 from forecasts.services import resolution as resolutions, scores
 from forecasts.services import follows
 from forecasts.services.question_stats import Stats, counted_before
@@ -68,8 +70,14 @@ def _cache_set(key: str, value: Any) -> None:
 
 
 def _history_key(question: Question, version: int, cut: datetime | None) -> str:
+    # The aggregator too: a history made by another one is never served (the figures'
+    # version does not change when the setting does, until they are recomputed).
     return (f"crowd-history:{question.id}:{version}:{len(question.options)}:"
-            f"{'' if cut is None else timeutil.to_micros(cut)}")
+            f"{'' if cut is None else timeutil.to_micros(cut)}:{aggregation.label(_aggregator())}")
+
+
+def _aggregator() -> scoring.Aggregator:
+    return aggregation.configured(current_app.config)
 
 
 def page_history(session: Session, question: Question, resolution: Resolution | None,
@@ -80,7 +88,8 @@ def page_history(session: Session, question: Question, resolution: Resolution | 
     cut = counted_before(question, resolution)
     found = _cached_history(question, stats, cut)
     if found is None:
-        found = crowd.history(session, question, resolution, recent=HISTORY_ROWS)
+        found = crowd.history(session, question, resolution, recent=HISTORY_ROWS,
+                              aggregator=_aggregator())
         _cache_set(_history_key(question, stats.version, cut), found.to_doc())
     return found
 
@@ -115,7 +124,8 @@ def unsettled_histories(session: Session, items: list[tuple[Question, Stats]]
             missing.append((question, stats))
         else:
             found[question.id] = cached
-    computed = crowd.unsettled_histories(session, [q for q, _ in missing], recent=HISTORY_ROWS)
+    computed = crowd.unsettled_histories(session, [q for q, _ in missing], recent=HISTORY_ROWS,
+                                         aggregator=_aggregator())
     for question, stats in missing:
         found[question.id] = computed[question.id]
         _cache_set(_history_key(question, stats.version, None), computed[question.id].to_doc())

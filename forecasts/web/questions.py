@@ -12,7 +12,7 @@ from forecasts.services.paging import page_number
 from forecasts import markdown, timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.services import browse, question_list, visibility
+from forecasts.services import aggregation, browse, question_list, visibility
 from forecasts.services import questions as question_service
 from forecasts.services.forecasts import JustSettled, submit_forecast
 from forecasts.services.question_stats import stats_of
@@ -87,7 +87,8 @@ def submit(slug: str):
     question = question_service.get_question(session, slug)
     form = ForecastForm.from_request(question, request.form)
     try:
-        submit_forecast(session, question, current_user.user, **form.payload())
+        submit_forecast(session, question, current_user.user, **form.payload(),
+                        aggregator=aggregation.configured(current_app.config))
     except (InvalidInput, Conflict) as error:
         # A refusal changes nothing, except that a question its rule could decide is settled.
         if isinstance(error, JustSettled):
