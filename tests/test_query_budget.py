@@ -33,6 +33,8 @@ PAGES = {
     "api question detail": "/api/v1/questions/{open}",
     "api question comments": "/api/v1/questions/{open}/comments",
     "api leaderboard": "/api/v1/leaderboard",
+    "profile compared with a user": "/users/{user}?compare=user1",
+    "profile compared with the crowd": "/users/{user}?compare=crowd",
 }
 
 

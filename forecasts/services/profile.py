@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, defer, lazyload
 from forecasts import timeutil
 from forecasts.cache import cached
 from forecasts.errors import NotFound
-from forecasts.models import Forecast, Question, QuestionScore, Resolution, User
+from forecasts.models import CrowdScore, Forecast, Question, QuestionScore, Resolution, User
 from forecasts.queries import fetch_columns, raw_time
 from forecasts.services import score_version
 from forecasts.services.browse import QuestionEntry
@@ -57,7 +57,7 @@ class ForecastIndex:
     counts: list[int]
 
 
-def _window(total: int, number: int, per_page: int, where: str) -> tuple[int, int, int]:
+def window(total: int, number: int, per_page: int, where: str) -> tuple[int, int, int]:
     """(pages, start, end) of page `number`; NotFound naming `where` past the last page."""
     pages = max(1, -(-total // per_page))
     if number < 1 or number > pages:
@@ -104,7 +104,7 @@ def forecast_page(session: Session, user: User, number: int = 1, *,
     """Page `number` of the questions the user forecast, most recently forecast first,
     each with the standing forecast, the number of updates and the outcome."""
     index = index or forecast_index(session, user)
-    pages, start, end = _window(len(index.question_ids), number, per_page, "forecasts_page")
+    pages, start, end = window(len(index.question_ids), number, per_page, "forecasts_page")
     ids = index.latest_ids[start:end]
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
     rows = session.execute(
@@ -138,20 +138,23 @@ def scored_ids(session: Session, user: User) -> list[int]:
     return cached(f"scored-ids:{version}:{user.id}", lambda: _scored_ids(session, user))
 
 
-SCORE_KEYS = ("question", "title", "brier", "log", "rps", "peer", "coverage")
+SCORE_KEYS = ("question", "title", "brier", "log", "rps", "peer", "coverage", "crowd_brier")
 
 
 def scores_page(session: Session, user: User, number: int = 1, *,
                 per_page: int = PER_PAGE) -> Page[dict[str, Any]]:
     """Page `number` of the user's stored scores, one row per question
-    {"question", "title", "brier", "log", "rps", "peer", "coverage"}, latest close first."""
+    {"question", "title", "brier", "log", "rps", "peer", "coverage", "crowd_brier"} (the
+    crowd's Brier on the question, None without one), latest close first."""
     order = scored_ids(session, user)
-    pages, start, end = _window(len(order), number, per_page, "scores_page")
+    pages, start, end = window(len(order), number, per_page, "scores_page")
     ids = order[start:end]
     rows = session.execute(
         select(QuestionScore.question_id, Question.slug, Question.title, QuestionScore.brier,
-               QuestionScore.log, QuestionScore.rps, QuestionScore.peer, QuestionScore.coverage)
+               QuestionScore.log, QuestionScore.rps, QuestionScore.peer, QuestionScore.coverage,
+               CrowdScore.brier)
         .join(Question, Question.id == QuestionScore.question_id)
+        .outerjoin(CrowdScore, CrowdScore.question_id == QuestionScore.question_id)
         .where(QuestionScore.user_id == user.id, QuestionScore.question_id.in_(ids))
     ).all() if ids else []
     found = {row[0]: dict(zip(SCORE_KEYS, row[1:])) for row in rows}

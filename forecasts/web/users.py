@@ -7,7 +7,7 @@ from flask_login import current_user
 from forecasts.services.paging import page_number
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.services import calibration, leaderboard, users
+from forecasts.services import calibration, comparison, leaderboard, users
 from forecasts.services import profile as profile_lists
 from forecasts.services.users import get_user
 from forecasts.web.charts import calibration_chart
@@ -84,26 +84,54 @@ def reactivate(username: str):
     return _act(username, users.reactivate, "{name} can log in again.")
 
 
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Whether the app has a view named `name` (a link to a page another part may add)."""
+    return name in current_app.view_functions
+
+
+def _comparison(session, user, text: str | None, number: int, boot: dict[str, int]):
+    """(comparison, its page of rows, error message) for `?compare=`; all None without it."""
+    if text is None:
+        return None, None, None
+    try:
+        other = comparison.resolve_other(session, user, text)
+    except InvalidInput as exc:
+        return None, None, exc.message
+    result, rows = comparison.compare_page(session, user, other, number, **boot)
+    return result, rows, None
+
+
 @bp.get("/users/<username>")
 def profile(username: str):
-    """A forecaster's standing, calibration, and a page each of their scores and of the
-    questions they forecast."""
+    """A forecaster's standing, calibration, a page each of their scores (against the
+    crowd's) and of the questions they forecast, and a comparison with another user or
+    the crowd when `?compare=` names one."""
     session = get_session()
     user = get_user(session, username)
     config = current_app.config
     pages = {name: page_number(request.args.get(name), where=name)
-             for name in ("scores_page", "forecasts_page")}
-    standing, ranked = leaderboard.standing(session, user, n_boot=config["LEADERBOARD_BOOTSTRAP"],
-                                            seed=config["LEADERBOARD_SEED"],
+             for name in ("scores_page", "forecasts_page", "compare_page")}
+    boot = {"n_boot": config["LEADERBOARD_BOOTSTRAP"], "seed": config["LEADERBOARD_SEED"]}
+    standing, ranked = leaderboard.standing(session, user, **boot,
                                             peer_prior=config["LEADERBOARD_PEER_PRIOR"])
     index = profile_lists.forecast_index(session, user)
-    return render_template(
+    compare_text = request.args.get("compare")
+    compared, compare_rows, compare_error = _comparison(session, user, compare_text,
+                                                        pages["compare_page"], boot)
+    page = render_template(
         "users/profile.html", user=user, standing=standing, ranked=ranked,
         scores=profile_lists.scores_page(session, user, pages["scores_page"]),
+        crowd_mark=comparison.crowd_mark,
+        tally=comparison.against_crowd(session, user, **boot),
         calibration=calibration.calibration(session, user.username),
         entries=profile_lists.forecast_page(session, user, pages["forecasts_page"], index=index),
         pages=pages, n_forecasts=index.n_forecasts, n_questions=len(index.question_ids),
-        first_at=index.first_at, member_since=users.member_since(user, index.first_at))
+        first_at=index.first_at, member_since=users.member_since(user, index.first_at),
+        compare_text=(compare_text or "").strip()[:40], compared=compared,
+        compare_rows=compare_rows, compare_error=compare_error,
+        verdicts=comparison.VERDICTS)
+    return page, 400 if compare_error else 200
 
 
 @bp.get("/users/<username>/calibration.svg")
