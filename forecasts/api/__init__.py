@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     """Register the API blueprint, exempt it from CSRF and answer unknown /api/ paths in JSON."""
     # Importing the view modules adds their routes to the blueprint.
     from forecasts.api import errors, forecasts, leaderboard, openapi, questions  # noqa: F401
-    from forecasts.api import comments, follows  # noqa: F401
+    from forecasts.api import comments, compare, follows  # noqa: F401
     from forecasts.api.blueprint import bp
 
     app.register_blueprint(bp)

@@ -51,6 +51,8 @@ def _body(operation: str) -> dict[str, Any]:
 
 SLUG = {"$ref": "#/components/parameters/slug"}
 COMMENT_ID = {"$ref": "#/components/parameters/comment_id"}
+USERNAME = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "The forecaster's username."}
 
 # The hidden crowd (visibility.py) depends on who reads.
 VIEWER = ("The token is optional: with one, `crowd` is what its user may see (hidden "
@@ -145,6 +147,14 @@ PATHS: dict[str, Any] = {
                        "forecast it, or it takes no forecasts (as for a new forecast).",
         "security": [{"bearerAuth": []}], "parameters": _params("reaffirmForecast", SLUG),
         "responses": _responses("201", "Forecast", "400", "401", "404", "409", "429")}},
+    "/users/{username}/compare": {"get": {
+        "operationId": "compareUsers",
+        "summary": "A forecaster against another or the crowd, on the questions both scored",
+        "description": "Per metric (peer and Brier against a user; Brier and log against "
+                       "the crowd) the mean difference user - with, its paired bootstrap "
+                       "interval and a verdict; then the questions, latest close first.",
+        "parameters": _params("compareUsers", USERNAME),
+        "responses": _responses("200", "Comparison", "400", "404", "422")}},
     "/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This document",
         "parameters": _params("getOpenApi"),

@@ -190,4 +190,30 @@ SCHEMAS.update({
     }),
     "CommentPage": page_of("Comment"),
 })
+SCORES_BY_METRIC = {"type": "object", "additionalProperties": NUMBER}
+SCHEMAS.update({
+    "ComparisonMetric": closed({
+        "metric": {"type": "string", "enum": ["peer", "brier", "log"]},
+        "higher_is_better": {"type": "boolean"},
+        "user": nullable(NUMBER), "with": nullable(NUMBER),
+        "difference": {**nullable(NUMBER), "description": "Mean of user - with."},
+        "interval": {"type": ["array", "null"], "items": NUMBER, "minItems": 2, "maxItems": 2,
+                     "description": "Paired bootstrap interval (level); null under 2 questions."},
+        "verdict": {"type": "string", "enum": ["better", "worse", "undecided", "none"]},
+        "verdict_text": {"type": "string"}}),
+    "ComparisonRow": closed({
+        "question": {"type": "string"}, "title": {"type": "string"},
+        "user": SCORES_BY_METRIC, "with": SCORES_BY_METRIC,
+        "better": {"type": "object", "additionalProperties": {
+            "type": "string", "enum": ["user", "with", "tie"]}}}),
+    "Comparison": closed({
+        "user": {"type": "string"}, "with": {"type": "string"},
+        "questions": {"type": "integer", "minimum": 0,
+                      "description": "Questions both scored."},
+        "level": NUMBER,
+        "metrics": {"type": "array", "items": ref("ComparisonMetric")},
+        "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0},
+        "rows": {"type": "array", "items": ref("ComparisonRow"),
+                 "description": "Questions offset..offset+limit, latest close first."}}),
+})
 SORT_VALUES = list(SORTS)
