@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,10 +51,16 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
+# How stale a token's recorded time of last use may be.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
 def authenticate_token(session: Session, plain: str, *, touch: bool = False) -> User:
     """The user a live bearer token belongs to; AuthenticationRequired otherwise.
 
-    `touch` records the use; only write requests pass it, so reads stay read-only.
+    `touch` records the use; only write requests pass it, so reads stay read-only. The
+    time of use is kept to the minute (`TOUCH_EVERY`): a token writing many times a
+    minute does not also rewrite its own row every time.
     """
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         raise AuthenticationRequired("a valid API token is required", where="Authorization")
@@ -61,5 +68,7 @@ def authenticate_token(session: Session, plain: str, *, touch: bool = False) -> 
     if token is None or token.revoked_at is not None:
         raise AuthenticationRequired("the API token is unknown or revoked", where="Authorization")
     if touch:
-        token.last_used_at = timeutil.now()
+        now = timeutil.now()
+        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+            token.last_used_at = now
     return token.user

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from forecasts.api import paging
 from forecasts.models import ApiToken, Forecast
-from forecasts.services.tokens import revoke_token
+from forecasts.services.tokens import TOUCH_EVERY, revoke_token
 from tests.api.conftest import read
 
 OPEN = "/api/v1/questions/strike-open/forecasts"
@@ -202,7 +202,17 @@ def test_writes_record_token_use_and_reads_do_not(api, world, database):
     api.get("/api/v1/me/forecasts", token=world.tokens["alice"])
     assert last_used() is None
     api.post(OPEN, token=world.tokens["alice"], json={"probability": 0.3})
-    assert last_used() is not None
+    first = last_used()
+    assert first is not None
+    # Within the minute the recorded time stands; older than that, the next write moves it.
+    api.post(OPEN, token=world.tokens["alice"], json={"probability": 0.35})
+    assert last_used() == first
+    with database.transaction() as session:
+        token = session.scalars(select(ApiToken).where(
+            ApiToken.user_id == world.user_ids["alice"])).one()
+        token.last_used_at = first - TOUCH_EVERY
+    api.post(OPEN, token=world.tokens["alice"], json={"probability": 0.4})
+    assert last_used() > first
 
 
 def test_a_token_writes_only_as_its_own_user(api, world):
