@@ -84,12 +84,6 @@ def reactivate(username: str):
     return _act(username, users.reactivate, "{name} can log in again.")
 
 
-@bp.app_template_global()
-def has_endpoint(name: str) -> bool:
-    """Whether the app has a view named `name` (a link to a page another part may add)."""
-    return name in current_app.view_functions
-
-
 def _comparison(session, user, text: str | None, number: int, boot: dict[str, int]):
     """(comparison, its page of rows, error message) for `?compare=`; all None without it."""
     if text is None:
