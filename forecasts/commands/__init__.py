@@ -8,9 +8,10 @@ from __future__ import annotations
 import click
 
 from forecasts.commands import (admin, backup, crowd, mail, observe, questions, scores, settle,
-                                synth, users, worker)
+                                synth, tournaments, users, worker)
 
-MODULES = (admin, users, questions, observe, settle, scores, crowd, worker, mail, synth, backup)
+MODULES = (admin, users, questions, observe, settle, scores, crowd, worker, mail, synth, backup,
+           tournaments)
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,169 @@
+"""Tournaments: a named set of questions with an optional start and end, the forecasters who
+joined it, and its leaderboard (Σ peer over its resolved, scored questions, Metaculus-style).
+
+Services take a session and never commit; the command or view owns the transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from forecasts.errors import Conflict, InvalidInput, NotFound
+from forecasts.models import (Question, QuestionScore, Tournament, TournamentMember,
+                              TournamentQuestion, User)
+from forecasts.services.questions import SLUG
+from forecasts.services.users import get_user
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's row on a tournament leaderboard; `rank` is None without a scored question."""
+
+    rank: int | None
+    user: str
+    questions: int
+    peer_total: float
+    brier: float | None
+    coverage: float | None
+
+
+def find(session: Session, slug: str) -> Tournament | None:
+    return session.scalars(select(Tournament).where(Tournament.slug == slug)).first()
+
+
+def get(session: Session, slug: str) -> Tournament:
+    tournament = find(session, slug)
+    if tournament is None:
+        raise NotFound(f"no tournament with slug {slug!r}", where="tournament")
+    return tournament
+
+
+def create(session: Session, slug: str, title: str, description: str = "", *,
+           start: datetime | None = None, end: datetime | None = None,
+           actor: str = "cli") -> Tournament:
+    """A new tournament; the slug follows the question slug rule and must be unused."""
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        raise InvalidInput(f"{slug!r} is not a slug (3-80 of a-z, 0-9 and '-')",
+                           where="tournament.slug")
+    title = (title or "").strip()
+    if not title or len(title) > 300:
+        raise InvalidInput("a title of 1-300 characters is required", where="tournament.title")
+    if start is not None and end is not None and not start < end:
+        raise InvalidInput("the start must be before the end", where="tournament.end")
+    if find(session, slug) is not None:
+        raise Conflict(f"a tournament with slug {slug!r} already exists", where="tournament.slug")
+    tournament = Tournament(slug=slug, title=title, description=description or "",
+                            start_at=start, end_at=end, created_by=actor)
+    session.add(tournament)
+    session.flush()
+    return tournament
+
+
+def list_tournaments(session: Session) -> list[tuple[Tournament, int, int]]:
+    """Every tournament with its numbers of questions and members, newest start first."""
+    questions = (select(func.count()).where(TournamentQuestion.tournament_id == Tournament.id)
+                 .correlate(Tournament).scalar_subquery())
+    members = (select(func.count()).where(TournamentMember.tournament_id == Tournament.id)
+               .correlate(Tournament).scalar_subquery())
+    rows = session.execute(select(Tournament, questions, members)
+                           .order_by(Tournament.created_at.desc(), Tournament.slug)).all()
+    return [(t, q, m) for t, q, m in rows]
+
+
+def _questions_by_slug(session: Session, slugs: Iterable[str]) -> list[Question]:
+    wanted = list(dict.fromkeys(slugs))
+    if not wanted:
+        raise InvalidInput("name at least one question", where="questions")
+    found = {q.slug: q for q in session.scalars(select(Question).where(Question.slug.in_(wanted)))}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise NotFound("no question with slug " + ", ".join(repr(s) for s in missing),
+                       where="questions")
+    return [found[s] for s in wanted]
+
+
+def add_questions(session: Session, slug: str, question_slugs: Iterable[str]) -> int:
+    """Add questions (an existing pair is left as is); returns how many were new."""
+    tournament = get(session, slug)
+    chosen = _questions_by_slug(session, question_slugs)
+    present = set(session.scalars(select(TournamentQuestion.question_id).where(
+        TournamentQuestion.tournament_id == tournament.id)))
+    new = [q for q in chosen if q.id not in present]
+    session.add_all(TournamentQuestion(tournament_id=tournament.id, question_id=q.id) for q in new)
+    session.flush()
+    return len(new)
+
+
+def remove_questions(session: Session, slug: str, question_slugs: Iterable[str]) -> int:
+    """Take questions out of the tournament; returns how many were in it."""
+    tournament = get(session, slug)
+    ids = [q.id for q in _questions_by_slug(session, question_slugs)]
+    result = session.execute(delete(TournamentQuestion).where(
+        TournamentQuestion.tournament_id == tournament.id,
+        TournamentQuestion.question_id.in_(ids)))
+    return result.rowcount or 0
+
+
+def questions_of(session: Session, slug: str) -> list[Question]:
+    tournament = get(session, slug)
+    return list(session.scalars(
+        select(Question).join(TournamentQuestion, TournamentQuestion.question_id == Question.id)
+        .where(TournamentQuestion.tournament_id == tournament.id).order_by(Question.slug)))
+
+
+def _membership(session: Session, slug: str, username: str) -> tuple[Tournament, User, bool]:
+    tournament = get(session, slug)
+    user = get_user(session, username)
+    member = session.get(TournamentMember, (tournament.id, user.id)) is not None
+    return tournament, user, member
+
+
+def join(session: Session, slug: str, username: str) -> bool:
+    """Make the user a member; False when they already were."""
+    tournament, user, member = _membership(session, slug, username)
+    if not member:
+        session.add(TournamentMember(tournament_id=tournament.id, user_id=user.id))
+        session.flush()
+    return not member
+
+
+def leave(session: Session, slug: str, username: str) -> bool:
+    """End the user's membership; False when they were not a member."""
+    tournament, user, member = _membership(session, slug, username)
+    if member:
+        session.execute(delete(TournamentMember).where(
+            TournamentMember.tournament_id == tournament.id, TournamentMember.user_id == user.id))
+    return member
+
+
+def leaderboard(session: Session, slug: str) -> list[Standing]:
+    """The members ranked by Σ peer over the tournament's scored questions (ties share a
+    rank: 1, 2, 2, 4; then by username); members without a scored question come last."""
+    tournament = get(session, slug)
+    in_tournament = select(TournamentQuestion.question_id).where(
+        TournamentQuestion.tournament_id == tournament.id)
+    scored = (select(QuestionScore.user_id, func.count().label("n"),
+                     func.sum(QuestionScore.peer).label("peer"),
+                     func.avg(QuestionScore.brier).label("brier"),
+                     func.avg(QuestionScore.coverage).label("coverage"))
+              .where(QuestionScore.question_id.in_(in_tournament))
+              .group_by(QuestionScore.user_id).subquery())
+    rows = session.execute(
+        select(User.username, scored.c.n, scored.c.peer, scored.c.brier, scored.c.coverage)
+        .join(TournamentMember, TournamentMember.user_id == User.id)
+        .outerjoin(scored, scored.c.user_id == User.id)
+        .where(TournamentMember.tournament_id == tournament.id)).all()
+    active = sorted((r for r in rows if r.n), key=lambda r: (-float(r.peer), r.username.lower()))
+    idle = sorted((r for r in rows if not r.n), key=lambda r: r.username.lower())
+    standings: list[Standing] = []
+    for position, r in enumerate(active, start=1):
+        rank = standings[-1].rank if standings and standings[-1].peer_total == float(r.peer) \
+            else position
+        standings.append(Standing(rank, r.username, int(r.n), float(r.peer), float(r.brier),
+                                  float(r.coverage)))
+    standings += [Standing(None, r.username, 0, 0.0, None, None) for r in idle]
+    return standings
