@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import Question, QuestionScore, Tournament, TournamentQuestion, User
+from forecasts.models import DRAFT, Question, QuestionScore, Tournament, TournamentQuestion, User
 from forecasts.services import tournaments
 from forecasts.timeutil import parse
 from tests.builders import make_question, make_user
@@ -148,6 +148,16 @@ def test_unknown_names_are_named(session):
         tournaments.leaderboard(session, "other")
     with pytest.raises(NotFound, match="no user named 'zoe'"):
         tournaments.join(session, "club", "zoe")
+
+
+def test_a_draft_cannot_be_added(session):
+    draft = make_question(session, slug="draft-q")
+    draft.review_state = DRAFT
+    session.flush()
+    tournaments.create(session, "club", "Club")
+    with pytest.raises(NotFound, match="'draft-q'"):
+        tournaments.add_questions(session, "club", ["draft-q"])
+    assert tournaments.questions_of(session, "club") == []
 
 
 def test_cli_errors_are_one_line_and_change_nothing(runner):

@@ -88,8 +88,7 @@ def tournament_leave(ctx: Context, slug: str, user: str) -> None:
 
 def _summary(t) -> dict:
     return {"slug": t.slug, "title": t.title, "description": t.description,
-            "start_at": timeutil.iso(t.start_at) if t.start_at else None,
-            "end_at": timeutil.iso(t.end_at) if t.end_at else None}
+            "start_at": timeutil.iso(t.start_at), "end_at": timeutil.iso(t.end_at)}
 
 
 @tournament.command("list")

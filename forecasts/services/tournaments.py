@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import (Question, QuestionScore, Tournament, TournamentMember,
+from forecasts.models import (PUBLISHED, Question, QuestionScore, Tournament, TournamentMember,
                               TournamentQuestion, User)
 from forecasts.services.questions import SLUG
 from forecasts.services.users import get_user
@@ -74,11 +74,17 @@ def list_tournaments(session: Session) -> list[tuple[Tournament, int, int]]:
     return [(t, q, m) for t, q, m in rows]
 
 
-def _questions_by_slug(session: Session, slugs: Iterable[str]) -> list[Question]:
+def _questions_by_slug(session: Session, slugs: Iterable[str], *,
+                       published: bool = False) -> list[Question]:
+    """The named questions, else NotFound naming every unknown slug (with `published`,
+    a draft or rejected proposal counts as unknown, as for the other commands)."""
     wanted = list(dict.fromkeys(slugs))
     if not wanted:
         raise InvalidInput("name at least one question", where="questions")
-    found = {q.slug: q for q in session.scalars(select(Question).where(Question.slug.in_(wanted)))}
+    query = select(Question).where(Question.slug.in_(wanted))
+    if published:
+        query = query.where(Question.review_state == PUBLISHED)
+    found = {q.slug: q for q in session.scalars(query)}
     missing = [s for s in wanted if s not in found]
     if missing:
         raise NotFound("no question with slug " + ", ".join(repr(s) for s in missing),
@@ -89,7 +95,7 @@ def _questions_by_slug(session: Session, slugs: Iterable[str]) -> list[Question]
 def add_questions(session: Session, slug: str, question_slugs: Iterable[str]) -> int:
     """Add questions (an existing pair is left as is); returns how many were new."""
     tournament = get(session, slug)
-    chosen = _questions_by_slug(session, question_slugs)
+    chosen = _questions_by_slug(session, question_slugs, published=True)
     present = set(session.scalars(select(TournamentQuestion.question_id).where(
         TournamentQuestion.tournament_id == tournament.id)))
     new = [q for q in chosen if q.id not in present]
