@@ -12,8 +12,17 @@ from .engine import QuestionScores, score_questions
 from .leaderboard import Leaderboard, leaderboard
 from .peer import peer_instant
 from .rules import brier_score, log_score, rps_score
+from .track import (HORIZON_EDGES_DAYS, HORIZON_LABELS, HorizonBins, auc_interval,
+                    horizon_bins, rolling_mean, weighted_auc)
 
 __all__ = [
+    "HORIZON_EDGES_DAYS",
+    "HORIZON_LABELS",
+    "HorizonBins",
+    "auc_interval",
+    "horizon_bins",
+    "rolling_mean",
+    "weighted_auc",
     "AGGREGATORS",
     "Aggregator",
     "Calibration",
