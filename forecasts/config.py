@@ -117,6 +117,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Verification and password-reset requests allowed per client address."),
 )
 NAMES = {s.name for s in SETTINGS}
+# Each setting's default by name, for services called without the settings.
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 ENVIRONMENTS = ("production", "development", "testing")
 # scoring.AGGREGATORS, repeated so that reading the settings does not load numpy
 # (tests/test_config.py checks that the two agree).

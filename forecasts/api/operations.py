@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from forecasts import config
 from forecasts.services.leaderboard import DEFAULT_METRIC, METRICS
-from forecasts.services.question_list import STALE_DAYS
 from forecasts.services.questions import STATUSES
 from forecasts.api.schemas import SORT_VALUES
 
@@ -68,8 +68,9 @@ QUERY: dict[str, tuple[Param, ...]] = {
         Param("mine", FLAG, "Only questions you forecast (needs a token);" + FLAG_NOTE),
         Param("unforecast", FLAG, "Only questions you have not forecast (needs a token);"
               + FLAG_NOTE),
-        Param("stale", FLAG, f"Only open questions whose latest forecast of yours is older "
-              f"than {STALE_DAYS} days (needs a token);" + FLAG_NOTE),
+        Param("stale", FLAG, "Only open questions whose latest forecast of yours is older "
+              f"than the site's STALE_DAYS setting ({config.DEFAULTS['STALE_DAYS']} days "
+              "by default; needs a token);" + FLAG_NOTE),
         *PAGING),
     "getQuestion": (),
     "submitForecast": (),

@@ -1,7 +1,7 @@
 """Questions: list, detail and scores."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
@@ -47,7 +47,7 @@ def question_list() -> Response:
     rows = listing.list_questions(
         session, now=timeutil.now(), status=args["status"], tag=args["tag"],
         search=args["q"], sort=args["sort"], user=user, own=own[0] if own else None,
-        limit=page.limit + 1, offset=page.offset)
+        stale_days=current_app.config["STALE_DAYS"], limit=page.limit + 1, offset=page.offset)
     more, rows = len(rows) > page.limit, rows[:page.limit]
     items = [question_json(row.question, row.resolution, row.status,
                            (row.crowd, row.forecasters), hidden=row.crowd_hidden)

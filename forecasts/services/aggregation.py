@@ -22,13 +22,12 @@ from forecasts import config
 from forecasts.models import Counter, CrowdScore
 
 COUNTER = "crowd-aggregator"
-_DEFAULTS = {s.name: s.default for s in config.SETTINGS}
 
 
 def configured(settings: Mapping[str, Any]) -> scoring.Aggregator:
     """The aggregator the settings name (their defaults for the keys they lack)."""
-    name = settings.get("CROWD_AGGREGATOR", _DEFAULTS["CROWD_AGGREGATOR"])
-    a = settings.get("CROWD_EXTREMIZE_A", _DEFAULTS["CROWD_EXTREMIZE_A"])
+    name = settings.get("CROWD_AGGREGATOR", config.DEFAULTS["CROWD_AGGREGATOR"])
+    a = settings.get("CROWD_EXTREMIZE_A", config.DEFAULTS["CROWD_EXTREMIZE_A"])
     return scoring.aggregator(name, a=float(a))
 
 

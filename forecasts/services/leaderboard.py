@@ -40,10 +40,9 @@ SNAPSHOT_METRICS = (DEFAULT_METRIC,)  # boards stored with every score change
 LOWER_IS_BETTER = ("brier", "log")
 COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "peer_global",
            "relative_brier", "coverage", "interval_low", "interval_high")
-_DEFAULTS = {s.name: s.default for s in config.SETTINGS}
-DEFAULT_BOOTSTRAP: int = _DEFAULTS["LEADERBOARD_BOOTSTRAP"]
-DEFAULT_SEED: int = _DEFAULTS["LEADERBOARD_SEED"]
-DEFAULT_PEER_PRIOR: float = _DEFAULTS["LEADERBOARD_PEER_PRIOR"]
+DEFAULT_BOOTSTRAP: int = config.DEFAULTS["LEADERBOARD_BOOTSTRAP"]
+DEFAULT_SEED: int = config.DEFAULTS["LEADERBOARD_SEED"]
+DEFAULT_PEER_PRIOR: float = config.DEFAULTS["LEADERBOARD_PEER_PRIOR"]
 
 
 def _question_filter(tag: str | None, resolved_from: datetime | None,

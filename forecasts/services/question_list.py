@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from sqlalchemy import BigInteger, Select, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from forecasts import config
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionStats,
                               QuestionTag, Resolution, User)
@@ -19,9 +20,10 @@ from forecasts.services.search import search_hits
 # (open, closing soonest), then upcoming, closed awaiting resolution, and settled.
 SORTS = ("default", "closing", "forecasters", "newest")
 # Filters by the viewer's own forecasts: questions they forecast, questions they have
-# not, and open questions whose latest forecast of theirs is older than STALE_DAYS.
+# not, and open questions whose latest forecast of theirs is older than the STALE_DAYS
+# setting (`stale_days`; its default when not given).
 OWN_FILTERS = ("mine", "unforecast", "stale")
-STALE_DAYS = 30
+DEFAULT_STALE_DAYS: int = config.DEFAULTS["STALE_DAYS"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ def _micros(column: Any) -> Any:
 
 def _filtered(session: Session, *columns: Any, now: datetime, status: str | None,
               tag: str | None, search: str | None, user: User | None,
-              own: str | None, resolutions: bool = True) -> tuple[Select[Any], Any]:
+              own: str | None, stale_days: int = DEFAULT_STALE_DAYS,
+              resolutions: bool = True) -> tuple[Select[Any], Any]:
     """SELECT columns FROM the published questions (with their current resolution)
     that pass every filter; also the search hits to rank by, or None. `resolutions`
     False: the current resolution is joined only when a filter reads it (a question
@@ -81,7 +84,7 @@ def _filtered(session: Session, *columns: Any, now: datetime, status: str | None
             stmt = stmt.join(last, last.c.question_id == Question.id)
         if own == "stale":
             stmt = stmt.where(_status_condition("open", now),
-                              last.c.at < now - timedelta(days=STALE_DAYS))
+                              last.c.at < now - timedelta(days=stale_days))
     return stmt, hits
 
 
@@ -117,6 +120,7 @@ def _check_sort(sort: str) -> None:
 def list_questions(session: Session, *, now: datetime, status: str | None = None,
                    tag: str | None = None, search: str | None = None, sort: str = "default",
                    user: User | None = None, own: str | None = None,
+                   stale_days: int = DEFAULT_STALE_DAYS,
                    limit: int | None = None, offset: int = 0) -> list[QuestionRow]:
     """Published questions filtered by status, tag, text and the user's own forecasts,
     sorted as asked (ties broken by id, so pages are stable); `limit` and `offset`
@@ -124,7 +128,8 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
     crowd is the one `user` (None: a logged-out viewer) may see: withheld rows carry
     None and `crowd_hidden`."""
     _check_sort(sort)
-    filters = dict(now=now, status=status, tag=tag, search=search, user=user, own=own)
+    filters = dict(now=now, status=status, tag=tag, search=search, user=user, own=own,
+                   stale_days=stale_days)
     # The figures come from question_stats (kept on write); a question without a row
     # (a database not rescored since migration 0005) sorts as unforecast and has its
     # figures computed below.
@@ -157,10 +162,11 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
 
 def count_questions(session: Session, *, now: datetime, status: str | None = None,
                     tag: str | None = None, search: str | None = None,
-                    user: User | None = None, own: str | None = None) -> int:
+                    user: User | None = None, own: str | None = None,
+                    stale_days: int = DEFAULT_STALE_DAYS) -> int:
     """How many published questions pass the filters of list_questions."""
     stmt, _ = _filtered(session, Question.id, now=now, status=status, tag=tag, search=search,
-                        user=user, own=own, resolutions=False)
+                        user=user, own=own, stale_days=stale_days, resolutions=False)
     return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
 
 

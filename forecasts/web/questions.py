@@ -57,7 +57,7 @@ def index():
             session, now=timeutil.now(), page=page_number(request.args.get("page", "")),
             status=filters["status"] or None, tag=filters["tag"] or None,
             search=filters["q"] or None, sort=filters["sort"] or "default", user=_user(),
-            own=filters["show"] or None)
+            own=filters["show"] or None, stale_days=current_app.config["STALE_DAYS"])
     except InvalidInput as exc:
         error = exc
     rows = listing.rows if listing else []
@@ -66,7 +66,7 @@ def index():
         crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},
         hidden={r.question.id for r in rows if r.crowd_hidden},
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
-        stale_days=question_list.STALE_DAYS, tags=browse.tags_in_use(session)), \
+        stale_days=current_app.config["STALE_DAYS"], tags=browse.tags_in_use(session)), \
         400 if error else 200
 
 

@@ -236,7 +236,7 @@ def stale_alice(world, session):
     from forecasts import timeutil
     from forecasts.models import Question, User
     from forecasts.services.forecasts import submit_forecast
-    from forecasts.services.question_list import STALE_DAYS
+    from forecasts.services.question_list import DEFAULT_STALE_DAYS as STALE_DAYS
 
     question = session.query(Question).filter_by(slug="tariff-bins").one()
     alice = session.get(User, world.user_ids["alice"])

@@ -14,7 +14,7 @@ from forecasts import timeutil
 from forecasts.models import DRAFT, REJECTED
 from forecasts.services import questions, resolution
 from forecasts.services.forecasts import submit_forecast
-from forecasts.services.question_list import PAGE_SIZE, STALE_DAYS
+from forecasts.services.question_list import DEFAULT_STALE_DAYS as STALE_DAYS, PAGE_SIZE
 from tests.builders import SHOW_CROWD, mc_data, question_data
 from tests.web.conftest import add_user
 
@@ -110,6 +110,16 @@ def test_filters_by_my_own_forecasts(web, forecasts_of_alice, show, expected):
     page = web.get(f"/?show={show}")
     assert page.status_code == 200
     assert slugs(page) == expected
+
+
+def test_the_stale_filter_follows_the_stale_days_setting(web, app, forecasts_of_alice):
+    web.login("alice")
+    app.config["STALE_DAYS"] = STALE_DAYS + 10  # alice's oldest forecasts are STALE_DAYS + 5
+    page = web.get("/?show=stale")
+    assert slugs(page) == []
+    assert f"My forecasts over {STALE_DAYS + 10} days old" in page.text
+    app.config["STALE_DAYS"] = STALE_DAYS
+    assert slugs(web.get("/?show=stale")) == ["stale"]
 
 
 def test_each_row_shows_my_latest_forecast_beside_the_crowd(web, forecasts_of_alice):
