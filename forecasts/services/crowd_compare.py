@@ -25,14 +25,14 @@ COLUMNS = ("aggregator", "questions", "brier", "log", "brier_diff", "brier_low",
            "log_diff", "log_low", "log_high")
 
 
-def resolved_ids(session: Session, tag: str | None = None) -> list[int]:
-    """Resolved, not annulled questions (with the tag, if given), by id."""
+def tagged_resolved_ids(session: Session, tag: str) -> list[int]:
+    """Resolved, not annulled questions with the tag, by id."""
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
-    stmt = select(Question.id).join(Resolution, current).where(Resolution.outcome != ANNULLED)
-    if tag:
-        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
-                                          .where(QuestionTag.tag == tag.strip().lower())))
-    return list(session.scalars(stmt.order_by(Question.id)))
+    return list(session.scalars(
+        select(Question.id).join(Resolution, current).where(Resolution.outcome != ANNULLED)
+        .where(Question.id.in_(select(QuestionTag.question_id)
+                               .where(QuestionTag.tag == tag.strip().lower())))
+        .order_by(Question.id)))
 
 
 def aggregators(a: float) -> list[scoring.Aggregator]:
@@ -40,11 +40,12 @@ def aggregators(a: float) -> list[scoring.Aggregator]:
     return [scoring.aggregator(name, a=a) for name in scoring.AGGREGATORS]
 
 
-def crowd_scores(session: Session, ids: list[int], aggs: list[scoring.Aggregator],
+def crowd_scores(session: Session, ids: list[int] | None, aggs: list[scoring.Aggregator],
                  progress: Callable[[scoring.Aggregator], None] = lambda agg: None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(brier, log), each (len(aggs), questions the crowd is scored on): one read of the
-    forecasts, one engine pass per aggregator (`progress` called after each)."""
+    """(brier, log), each (len(aggs), questions the crowd is scored on), over the questions
+    `ids` (None: every resolved one): one read of the forecasts, one engine pass per
+    aggregator (`progress` called after each)."""
     inputs = score_inputs(session, ids)
     brier, log = [], []
     for agg in aggs:  # a loop over the three aggregators
@@ -63,7 +64,7 @@ def compare(session: Session, reference: scoring.Aggregator, *, a: float,
             progress: Callable[[scoring.Aggregator], None] = lambda agg: None
             ) -> list[dict[str, Any]]:
     """One row per aggregator (COLUMNS); the reference's differences are None."""
-    ids = resolved_ids(session, tag)
+    ids = tagged_resolved_ids(session, tag) if tag else None
     aggs = aggregators(a)
     if reference not in aggs:
         aggs[scoring.AGGREGATORS.index(reference.name)] = reference
