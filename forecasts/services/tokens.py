@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from forecasts import timeutil
 from forecasts.errors import AuthenticationRequired, InvalidInput, NotFound
@@ -64,7 +64,8 @@ def authenticate_token(session: Session, plain: str, *, touch: bool = False) -> 
     """
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         raise AuthenticationRequired("a valid API token is required", where="Authorization")
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(plain))).first()
+    token = session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == _digest(plain))).first()
     if token is None or token.revoked_at is not None:
         raise AuthenticationRequired("the API token is unknown or revoked", where="Authorization")
     if touch:
