@@ -35,6 +35,7 @@ PAGES = {
     "api leaderboard": "/api/v1/leaderboard",
     "profile compared with a user": "/users/{user}?compare=user1",
     "profile compared with the crowd": "/users/{user}?compare=crowd",
+    "track record": "/users/{user}/track-record",
 }
 
 
