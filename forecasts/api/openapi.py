@@ -53,6 +53,10 @@ SLUG = {"$ref": "#/components/parameters/slug"}
 COMMENT_ID = {"$ref": "#/components/parameters/comment_id"}
 USERNAME = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "The forecaster's username."}
+TOURNAMENT_SLUG = {"name": "slug", "in": "path", "required": True,
+                   "schema": {"type": "string"}, "description": "The tournament's slug."}
+MEMBERSHIP = ("A forecaster changes their own membership; an admin anyone's (else 403). "
+              "404 for an unknown tournament or user.")
 
 # The hidden crowd (visibility.py) depends on who reads.
 VIEWER = ("The token is optional: with one, `crowd` is what its user may see (hidden "
@@ -155,6 +159,32 @@ PATHS: dict[str, Any] = {
                        "interval and a verdict; then the questions, latest close first.",
         "parameters": _params("compareUsers", USERNAME),
         "responses": _responses("200", "Comparison", "400", "404", "422")}},
+    "/tournaments": {"get": {
+        "operationId": "listTournaments",
+        "summary": "The tournaments, newest first, with their numbers of questions and members",
+        "parameters": _params("listTournaments"),
+        "responses": _responses("200", "TournamentPage", "400", "422")}},
+    "/tournaments/{slug}": {"get": {
+        "operationId": "getTournament",
+        "summary": "A tournament, its questions and its leaderboard",
+        "description": "The leaderboard ranks the members by the sum of their peer scores "
+                       "over the tournament's scored questions (ties share a rank); members "
+                       "without a scored question come last, unranked.",
+        "parameters": _params("getTournament", TOURNAMENT_SLUG),
+        "responses": _responses("200", "TournamentDetail", "400", "404")}},
+    "/tournaments/{slug}/members/{username}": {
+        "put": {
+            "operationId": "joinTournament", "summary": "Join a tournament (idempotent)",
+            "description": MEMBERSHIP,
+            "security": [{"bearerAuth": []}],
+            "parameters": _params("joinTournament", TOURNAMENT_SLUG, USERNAME),
+            "responses": _responses("200", "Membership", "400", "401", "403", "404", "429")},
+        "delete": {
+            "operationId": "leaveTournament", "summary": "Leave a tournament (idempotent)",
+            "description": MEMBERSHIP,
+            "security": [{"bearerAuth": []}],
+            "parameters": _params("leaveTournament", TOURNAMENT_SLUG, USERNAME),
+            "responses": _responses("200", "Membership", "400", "401", "403", "404", "429")}},
     "/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This document",
         "parameters": _params("getOpenApi"),

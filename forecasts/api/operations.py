@@ -101,6 +101,10 @@ QUERY: dict[str, tuple[Param, ...]] = {
     "getOpenApi": (),
     "compareUsers": (Param("with", {**TEXT, "maxLength": 40, "default": "crowd"},
                            'Another username, or "crowd" (the default).'), LIMIT, OFFSET),
+    "listTournaments": PAGING,
+    "getTournament": (),
+    "joinTournament": (),
+    "leaveTournament": (),
 }
 # Request bodies by operation: a component schema of forecasts.api.schemas, and the name
 # its fields are reported under (`forecast.probability`), as the services name them.

@@ -216,4 +216,39 @@ SCHEMAS.update({
         "rows": {"type": "array", "items": ref("ComparisonRow"),
                  "description": "Questions offset..offset+limit, latest close first."}}),
 })
+TOURNAMENT = {
+    "slug": {"type": "string", "pattern": "^[a-z0-9-]{3,80}$"},
+    "title": {"type": "string"}, "description": {"type": "string"},
+    "start": {**nullable(TIME), "description": "When it starts; null when open-ended."},
+    "end": {**nullable(TIME), "description": "When it ends; null when open-ended."},
+    "members": {"type": "integer", "minimum": 0, "description": "Forecasters who joined it."},
+    "url": {"type": "string", "format": "uri", "description": "This tournament in the API."},
+}
+SCHEMAS.update({
+    "Tournament": closed({**TOURNAMENT, "questions": {
+        "type": "integer", "minimum": 0, "description": "How many questions it has."}}),
+    "TournamentPage": page_of("Tournament"),
+    "TournamentStanding": closed({
+        "rank": {"type": ["integer", "null"], "minimum": 1,
+                 "description": "Equal peer totals share a rank; null without a scored "
+                                "question (those members come last)."},
+        "user": {"type": "string"},
+        "questions": {"type": "integer", "minimum": 0,
+                      "description": "The tournament's questions scored for the member."},
+        "peer_total": {**NUMBER, "description": "Sum of peer over those questions."},
+        "brier": {**nullable(NUMBER), "description": "Mean Brier over those questions."},
+        "coverage": {**nullable(NUMBER), "description": "Mean coverage over them."}}),
+    "TournamentDetail": closed({
+        **TOURNAMENT,
+        "questions": {"type": "array", "items": {"type": "string"},
+                      "description": "The slugs of its questions, alphabetically."},
+        "leaderboard": {"type": "array", "items": ref("TournamentStanding"),
+                        "description": "Members by peer_total, highest first."}}),
+    "Membership": closed({
+        "tournament": {"type": "string", "description": "The tournament's slug."},
+        "user": {"type": "string"},
+        "member": {"type": "boolean", "description": "Whether the user is now a member."},
+        "changed": {"type": "boolean",
+                    "description": "False when the membership already was so."}}),
+})
 SORT_VALUES = list(SORTS)

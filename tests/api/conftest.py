@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from forecasts import timeutil
-from forecasts.services import comments, questions, resolution
+from forecasts.services import comments, questions, resolution, tournaments
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.tokens import create_token
 from forecasts.services.users import create_user
@@ -71,7 +71,8 @@ def read(database, stmt):
 @pytest.fixture
 def world(session) -> World:
     """alice and bob with tokens; questions open (binary, multiple choice, ordered),
-    upcoming, closed, resolved (both forecast it) and annulled."""
+    upcoming, closed, resolved (both forecast it) and annulled; tournaments spring-cup
+    (resolved and open questions, alice and bob) and empty-cup."""
     now = timeutil.now()
     users = {name: create_user(session, name) for name in ("alice", "bob")}
     tokens = {name: create_token(session, user, "tests")[1] for name, user in users.items()}
@@ -104,6 +105,13 @@ def world(session) -> World:
         comments.post_comment(session, qs["open"], users[name], text)
     resolution.resolve(session, qs["resolved"], "yes", actor="root", now=now - timedelta(days=9))
     resolution.annul(session, qs["annulled"], "the premise failed", actor="root")
+    # Two tournaments, so that their list has a second page: one with alice and bob on
+    # the resolved question and an open one, one still empty.
+    tournaments.create(session, "spring-cup", "Spring cup")
+    tournaments.add_questions(session, "spring-cup", [qs["resolved"].slug, qs["open"].slug])
+    for name in ("alice", "bob"):
+        tournaments.join(session, "spring-cup", name)
+    tournaments.create(session, "empty-cup", "Empty cup")
     session.commit()
     return World({name: user.id for name, user in users.items()}, tokens,
                  {key: question.slug for key, question in qs.items()})
