@@ -1,0 +1,251 @@
+"""Forecasts of numeric and date questions: a CDF on a fixed grid (SPEC §11).
+
+A question's range `[lo, hi]` carries the grid `x_k = lo + k·(hi − lo)/200`, k = 0..200
+(dates in seconds since the epoch). A forecast is `F_k = P(X ≤ x_k)`, linear between grid
+points; `validate_cdf` checks §11's rules exactly, `quantiles_to_cdf` turns a few
+quantiles into such a CDF, and `encode` / `decode` are its stored form (804 bytes).
+
+Storage: 201 little-endian float32, each a multiple of 2**-24 (float32 holds every such
+number in [0, 1] exactly, so decoding is exact and re-encoding a decoded CDF gives the
+same bytes). Rounding to that grid could break §11's exact limits (F_0 = 0.999 or a
+bucket of exactly 5e-5 have no float32 at or inside the limit), so `encode` rounds to the
+nearest multiple and then repairs, in integer units of 2**-24: the open bounds are
+clamped into [ceil(0.001·2**24), floor(0.999·2**24)], every bucket is raised to at least
+ceil(5e-5·2**24) units by a forward pass, and a backward pass from the top (exactly 2**24
+when the upper bound is closed, at most the clamp when open) lowers what the forward pass
+pushed too high. The result always passes `validate_cdf` (its float64 differences of
+stored values are exact), and moves no value by more than about 2e-6 (30 units, when
+nearly every bucket sits at the 5e-5 minimum); usually by under 6e-8. One million
+forecasts take 804 MB of CDF.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from forecasts.errors import InvalidInput
+from forecasts.numbers import finite_number
+
+BUCKETS = 200
+POINTS = BUCKETS + 1
+MIN_BUCKET = 5e-5  # the least probability of any bucket [x_k, x_{k+1})
+OPEN_MIN = 0.001  # F_0 on an open lower bound is at least this ...
+OPEN_MAX = 0.999  # ... and F_0, F_200 on an open side at most this
+ENCODED_BYTES = POINTS * 4
+
+# quantiles_to_cdf gives every bucket at least this, a margin over MIN_BUCKET that float
+# rounding in its sums cannot eat.
+MIX_BUCKET = 1.02 * MIN_BUCKET
+# Quantiles must span at least this much probability: §11 needs 200·5e-5 = 1% inside.
+MIN_QUANTILE_SPAN = 0.02
+
+_UNIT_BITS = 24
+_UNITS = 1 << _UNIT_BITS  # 1.0 in storage units
+_MIN_STEP_UNITS = math.ceil(Fraction(MIN_BUCKET) * _UNITS)
+_OPEN_MIN_UNITS = math.ceil(Fraction(OPEN_MIN) * _UNITS)
+_OPEN_MAX_UNITS = math.floor(Fraction(OPEN_MAX) * _UNITS)
+_K = np.arange(POINTS, dtype=np.int64)
+
+
+def grid(lo: float, hi: float) -> np.ndarray:
+    """The 201 grid points `x_k = lo + k·(hi − lo)/200`, with `x_200 = hi` exactly."""
+    lo, hi = _range(lo, hi)
+    x = lo + np.arange(POINTS, dtype=np.float64) * (hi - lo) / BUCKETS
+    x[-1] = hi
+    return x
+
+
+def validate_cdf(values: Sequence[float] | np.ndarray, *, open_lower: bool, open_upper: bool,
+                 where: str = "cdf") -> np.ndarray:
+    """`values` as a float64 array if it is a CDF SPEC §11 accepts, else InvalidInput naming
+    the first index at fault (`where[k]`) and the rule it breaks.
+
+    Rules: 201 finite numbers in [0, 1]; non-decreasing, each bucket F_{k+1} − F_k ≥ 5e-5;
+    F_0 = 0 when the lower bound is closed, else 0.001 ≤ F_0 ≤ 0.999; F_200 = 1 when the
+    upper bound is closed, else F_200 ≤ 0.999 (F_200 ≥ F_0 follows from the buckets).
+    Comparisons are exact in float64; nothing is rounded or normalised.
+    """
+    f = _numbers(values, where)
+    if open_lower:
+        if not OPEN_MIN <= f[0] <= OPEN_MAX:
+            raise InvalidInput(f"F_0 = {float(f[0])!r} must be between {OPEN_MIN} and {OPEN_MAX} "
+                               "(the lower bound is open)", where=f"{where}[0]")
+    elif f[0] != 0.0:
+        raise InvalidInput(f"F_0 = {float(f[0])!r} must be 0 (the lower bound is closed)",
+                           where=f"{where}[0]")
+    outside = np.flatnonzero((f < 0.0) | (f > 1.0))
+    if outside.size:
+        k = int(outside[0])
+        raise InvalidInput(f"F_{k} = {float(f[k])!r} is not a probability between 0 and 1",
+                           where=f"{where}[{k}]")
+    steps = np.diff(f)
+    small = np.flatnonzero(steps < MIN_BUCKET)
+    if small.size:
+        k = int(small[0]) + 1
+        if steps[k - 1] < 0:
+            raise InvalidInput(f"F_{k} = {float(f[k])!r} is below F_{k - 1} = {float(f[k - 1])!r}: "
+                               "a CDF never decreases", where=f"{where}[{k}]")
+        raise InvalidInput(f"the bucket F_{k} − F_{k - 1} = {float(steps[k - 1])!r} is below the "
+                           f"minimum {MIN_BUCKET}", where=f"{where}[{k}]")
+    last = BUCKETS
+    if open_upper:
+        if f[last] > OPEN_MAX:
+            raise InvalidInput(f"F_{last} = {float(f[last])!r} must be at most {OPEN_MAX} "
+                               "(the upper bound is open)", where=f"{where}[{last}]")
+    elif f[last] != 1.0:
+        raise InvalidInput(f"F_{last} = {float(f[last])!r} must be 1 (the upper bound is closed)",
+                           where=f"{where}[{last}]")
+    return f
+
+
+def encode(cdf: Sequence[float] | np.ndarray) -> bytes:
+    """The stored form of a valid CDF (module docstring): 804 bytes.
+
+    Which bounds are open is read off the CDF itself (F_0 = 0 only on a closed lower
+    bound, F_200 = 1 only on a closed upper one); a CDF valid for neither reading is
+    rejected as `validate_cdf` would.
+    """
+    f = _numbers(cdf, "cdf")
+    f = validate_cdf(f, open_lower=f[0] != 0.0, open_upper=f[-1] != 1.0)
+    units = np.rint(f * _UNITS).astype(np.int64)  # f * 2**24 is exact
+    open_upper = units[-1] != _UNITS
+    if units[0] != 0:
+        units[0] = min(max(units[0], _OPEN_MIN_UNITS), _OPEN_MAX_UNITS)
+    step = _K * _MIN_STEP_UNITS
+    raised = np.maximum.accumulate(units - step) + step
+    top = min(int(raised[-1]), _OPEN_MAX_UNITS) if open_upper else _UNITS
+    stored = np.minimum(raised, top - (BUCKETS - _K) * _MIN_STEP_UNITS)
+    return (stored.astype(np.float64) / _UNITS).astype("<f4").tobytes()
+
+
+def decode(data: bytes) -> np.ndarray:
+    """The CDF stored by `encode`, as float64 (exactly the stored values)."""
+    if len(data) != ENCODED_BYTES:
+        raise ValueError(f"a stored CDF has {ENCODED_BYTES} bytes, not {len(data)}")
+    return np.frombuffer(data, dtype="<f4").astype(np.float64)
+
+
+def canonical(cdf: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The values a CDF will have once stored: `decode(encode(cdf))`."""
+    return decode(encode(cdf))
+
+
+def quantiles_to_cdf(quantiles: Mapping[float, float], lo: float, hi: float,
+                     open_lower: bool, open_upper: bool, *,
+                     where: str = "quantiles") -> np.ndarray:
+    """A CDF on the grid of `[lo, hi]` through a few quantiles `{probability: value}`.
+
+    Input: at least two quantiles, probabilities in [0.001, 0.999] spanning at least 0.02,
+    values increasing with the probability, inside `[lo, hi]` (strictly inside on a closed
+    side). Method: the continuous CDF G is σ(ℓ(x)) with ℓ the piecewise-linear interpolation
+    of the points (value, logit p), so G passes through every quantile; beyond the outer
+    quantiles ℓ goes on with the slope of the nearest segment (a logistic tail) on an open
+    side, and on a closed side G instead falls linearly to 0 at `lo` (rises to 1 at `hi`).
+    F_k = G(x_k), clipped to [0.001, 0.999] on open sides. If a bucket holds less than
+    1.02·5e-5, the interior is mixed with the uniform spread of the same mass,
+    F ← (1 − ε)F + ε·U, with the least ε that lifts every bucket to 1.02·5e-5; F_0 and
+    F_200 are unchanged, and ε ≤ 200·1.02·5e-5 / (p_max − p_min) (1.3% for 0.1/0.9).
+
+    What survives: each bucket mass at the quantile's grid cell brackets p, so the
+    result satisfies F(v − h) ≤ p + ε and F(v + h) ≥ p − ε for each quantile (p, v),
+    h = (hi − lo)/200 (the grid's resolution), with F linear between grid points.
+    """
+    lo, hi = _range(lo, hi)
+    probs, vals = _quantiles(quantiles, lo, hi, open_lower, open_upper, where)
+    x = grid(lo, hi)
+    logits = np.log(probs) - np.log1p(-probs)
+    g = _sigmoid(_extended_interp(x, vals, logits))
+    if not open_lower:
+        below = x < vals[0]
+        g[below] = probs[0] * (x[below] - lo) / (vals[0] - lo)
+    if not open_upper:
+        above = x > vals[-1]
+        g[above] = probs[-1] + (1 - probs[-1]) * (x[above] - vals[-1]) / (hi - vals[-1])
+    g = np.clip(g, OPEN_MIN if open_lower else 0.0, OPEN_MAX if open_upper else 1.0)
+    first = g[0] if open_lower else 0.0
+    last = g[-1] if open_upper else 1.0
+    mass = last - first  # ≥ p_max − p_min ≥ 0.02: every quantile lies in [lo, hi]
+    buckets = np.diff(g)
+    least = float(buckets.min())
+    if least < MIX_BUCKET:
+        even = mass / BUCKETS  # ≥ 1e-4 > MIX_BUCKET
+        eps = (MIX_BUCKET - least) / (even - least)
+        buckets = (1 - eps) * buckets + eps * even
+    f = np.empty(POINTS)
+    f[0] = first
+    f[1:] = first + np.cumsum(buckets)
+    f[-1] = last
+    return validate_cdf(f, open_lower=open_lower, open_upper=open_upper, where="cdf")
+
+
+def _range(lo: float, hi: float) -> tuple[float, float]:
+    lo = finite_number(lo, where="range.min")
+    hi = finite_number(hi, where="range.max")
+    if not lo < hi:
+        raise InvalidInput(f"max {hi!r} must be above min {lo!r}", where="range")
+    return lo, hi
+
+
+def _numbers(values: Sequence[float] | np.ndarray, where: str) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.ndim == 1:
+        f = values.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(f))
+        if bad.size:
+            k = int(bad[0])
+            raise InvalidInput(f"{float(f[k])!r} is not a finite number", where=f"{where}[{k}]")
+    else:
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise InvalidInput(f"must be a list of {POINTS} numbers", where=where)
+        f = np.array([finite_number(v, where=f"{where}[{k}]") for k, v in enumerate(values)],
+                     dtype=np.float64)
+    if f.shape != (POINTS,):
+        raise InvalidInput(f"must have {POINTS} values F_0..F_{BUCKETS}, not {len(f)}",
+                           where=where)
+    return f
+
+
+def _quantiles(quantiles: Mapping[float, float], lo: float, hi: float, open_lower: bool,
+               open_upper: bool, where: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(quantiles, Mapping) or len(quantiles) < 2:
+        raise InvalidInput("needs at least two quantiles {probability: value}", where=where)
+    points = []
+    for p, v in quantiles.items():
+        p = finite_number(p, where=f"{where}[{p!r}]")
+        at = f"{where}[{p}]"
+        if not OPEN_MIN <= p <= OPEN_MAX:
+            raise InvalidInput(f"probability {p} must be between {OPEN_MIN} and {OPEN_MAX}",
+                               where=at)
+        v = finite_number(v, where=at)
+        if v < lo or v > hi or (v == lo and not open_lower) or (v == hi and not open_upper):
+            side = "inside" if not (open_lower and open_upper) else "within"
+            raise InvalidInput(f"value {v!r} must lie {side} the range [{lo!r}, {hi!r}]"
+                               " (strictly inside on a closed side)", where=at)
+        points.append((p, v))
+    points.sort()
+    for (p0, v0), (p1, v1) in zip(points, points[1:]):
+        if not v1 > v0:
+            raise InvalidInput(f"value {v1!r} must be above {v0!r}, the value of quantile "
+                               f"{p0}: quantiles increase in value with probability",
+                               where=f"{where}[{p1}]")
+    probs = np.array([p for p, _ in points])
+    if probs[-1] - probs[0] < MIN_QUANTILE_SPAN:
+        raise InvalidInput(f"the quantiles' probabilities {probs[0]} to {probs[-1]} must "
+                           f"span at least {MIN_QUANTILE_SPAN}", where=where)
+    return probs, np.array([v for _, v in points])
+
+
+def _extended_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Piecewise-linear interpolation through (xp, fp), continued beyond both ends with the
+    slope of the end segment."""
+    y = np.interp(x, xp, fp)
+    left, right = x < xp[0], x > xp[-1]
+    y[left] = fp[0] + (x[left] - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+    y[right] = fp[-1] + (x[right] - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return y
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
