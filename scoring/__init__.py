@@ -10,6 +10,9 @@ from .compare import paired_bootstrap
 from .data import Forecasts, Questions
 from .engine import QuestionScores, score_questions
 from .leaderboard import Leaderboard, leaderboard
+from .numeric import (Coverage, PitHistogram, bucket_log, bucket_probability, central_interval,
+                      crps, interval_coverage, pit, pit_histogram)
+from .numeric_engine import NumericForecasts, NumericQuestions, NumericScores, score_numeric
 from .peer import peer_instant
 from .rules import brier_score, log_score, rps_score
 from .track import (HORIZON_EDGES_DAYS, HORIZON_LABELS, HorizonBins, auc_interval,
@@ -41,6 +44,19 @@ __all__ = [
     "leaderboard",
     "log_score",
     "murphy_decomposition",
+    "Coverage",
+    "NumericForecasts",
+    "NumericQuestions",
+    "NumericScores",
+    "PitHistogram",
+    "bucket_log",
+    "bucket_probability",
+    "central_interval",
+    "crps",
+    "interval_coverage",
+    "pit",
+    "pit_histogram",
+    "score_numeric",
     "paired_bootstrap",
     "peer_instant",
     "rps_score",

@@ -1,0 +1,114 @@
+"""score_numeric against the scalar reference (tests/scoring/numeric_reference.py)
+on hypothesis-generated bundles, and its invariants (SPEC sections 5 and 11)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import scoring
+from scoring import numeric_engine
+from tests.scoring import numeric_reference as ref
+from tests.scoring.compare import close
+from tests.scoring.numeric_strategies import as_lists, numeric_bundles, random_numeric_bundle
+
+EXAMPLES = settings(max_examples=100, deadline=None)
+
+
+def assert_matches_reference(questions, forecasts, tol=1e-9, **options):
+    got = scoring.score_numeric(questions, forecasts, **options)
+    want = ref.score_numeric(*as_lists(questions, forecasts))
+    keys = list(zip(got.question.tolist(), got.user.tolist()))
+    assert keys == sorted(want["rows"]), "rows differ or are not sorted by (question, user)"
+    for i, key in enumerate(keys):
+        for name in ("crps", "log", "peer", "coverage"):
+            g, w = float(getattr(got, name)[i]), want["rows"][key][name]
+            assert close(g, w, tol), (key, name, g, w)
+    for q in range(len(questions)):
+        c = want["crowd"].get(q)
+        if c is None:
+            assert got.crowd_start[q] == -1
+            assert np.isnan([got.crowd_crps[q], got.crowd_log[q]]).all()
+            continue
+        assert got.crowd_start[q] == c["start"]
+        for name in ("crps", "log"):
+            g = float(getattr(got, "crowd_" + name)[q])
+            assert close(g, c[name], tol), (q, name, g, c[name])
+    for i, (w, p) in enumerate(zip(want["weight"], want["pit"])):
+        assert close(float(got.forecast_weight[i]), w), (i, got.forecast_weight[i], w)
+        if p is None:
+            assert math.isnan(got.forecast_pit[i])
+        else:
+            assert close(float(got.forecast_pit[i]), p), (i, got.forecast_pit[i], p)
+    return got
+
+
+@EXAMPLES
+@given(numeric_bundles())
+def test_score_numeric_matches_reference(bundle):
+    assert_matches_reference(*bundle)
+
+
+@settings(max_examples=20, deadline=None)
+@given(numeric_bundles(dtype=np.float32))
+def test_float32_cdfs_match_reference(bundle):
+    # The reference reads the same float32 values (as float64): no loss but the input's.
+    assert_matches_reference(*bundle)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_many_parts_and_blocks_match_reference(workers, monkeypatch):
+    monkeypatch.setattr(numeric_engine, "_PART_EVENTS", 60)
+    monkeypatch.setattr(numeric_engine, "_BLOCK_EVENTS", 20)
+    rng = np.random.default_rng(5)
+    assert_matches_reference(*random_numeric_bundle(rng, 25, 400, 12), workers=workers)
+
+
+def test_result_does_not_depend_on_blocks_or_threads(monkeypatch):
+    bundle = random_numeric_bundle(np.random.default_rng(6), 40, 1500, 30)
+    whole = scoring.score_numeric(*bundle, workers=1)
+    monkeypatch.setattr(numeric_engine, "_PART_EVENTS", 100)
+    monkeypatch.setattr(numeric_engine, "_BLOCK_EVENTS", 30)
+    split = scoring.score_numeric(*bundle, workers=3)
+    for name, a in vars(whole).items():
+        np.testing.assert_allclose(getattr(split, name), a, rtol=1e-12, atol=1e-12,
+                                   err_msg=name)
+
+
+@EXAMPLES
+@given(numeric_bundles(max_questions=3, max_forecasts=25))
+def test_peer_sums_to_zero_per_question(bundle):
+    got = scoring.score_numeric(*bundle)
+    for q in np.unique(got.question):
+        assert abs(got.peer[got.question == q].sum()) < 1e-7
+
+
+def test_crowd_of_one_forecaster_is_that_forecaster():
+    # One user: the crowd is their CDF, scored over the same window.
+    bundle = random_numeric_bundle(np.random.default_rng(8), 10, 200, 1)
+    got = scoring.score_numeric(*bundle)
+    for i, q in enumerate(got.question):
+        assert got.crowd_crps[q] == pytest.approx(got.crps[i], rel=1e-12, abs=1e-14)
+        assert got.crowd_log[q] == pytest.approx(got.log[i], rel=1e-12, abs=1e-14)
+        assert got.peer[i] == 0.0
+
+
+def test_known_at_truncates_and_unscored_questions_are_absent():
+    rng = np.random.default_rng(9)
+    from tests.scoring.numeric_strategies import random_cdf
+    cdf = np.array([random_cdf(rng, False, False) for _ in range(3)])
+    # Question 0 open [0, 100), known at 50; question 1 unresolved (NaN).
+    questions = scoring.NumericQuestions([0, 0], [100, 100], [50, 100], [0.3, np.nan],
+                                         [0.0, 0.0], [1.0, 1.0])
+    forecasts = scoring.NumericForecasts([0, 0, 1], [1, 1, 1], [10, 60, 10], cdf)
+    got = scoring.score_numeric(questions, forecasts)
+    assert got.question.tolist() == [0] and got.user.tolist() == [1]
+    # The forecast at 60 comes after T1 = 50: only the first one counts, for 40 of 100.
+    assert got.crps[0] == pytest.approx(scoring.crps(cdf[:1], [0.3], 0.0, 1.0)[0], rel=1e-12)
+    assert got.coverage[0] == pytest.approx(0.4)
+    assert got.forecast_weight.tolist() == [1.0, 0.0, 0.0]
+    assert np.isnan(got.forecast_pit[1:]).all()
+    assert np.isnan(got.crowd_crps[1]) and got.crowd_start[1] == -1
