@@ -17,13 +17,14 @@ from forecasts.services import comments, follows, question_stats, scores
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.bundle_export import FORMAT, export_bundle, write_bundle
 from forecasts.services.bundle_forecasts import QuestionInfo, check_forecasts
+from forecasts.services.bundle_tournaments import check_tournaments, write_tournaments
 from forecasts.services.observations import check_observation
 from forecasts.services.questions import QuestionSpec, check_rules, parse_question
 from forecasts.services.resolution import parse_outcome
 from forecasts.services.users import check_username, ensure_users
 
 __all__ = ["FORMAT", "export_bundle", "import_bundle", "write_bundle"]
-TOP_LEVEL = {"format", "users", "questions", "forecasts", "observations"}
+TOP_LEVEL = {"format", "users", "questions", "forecasts", "observations", "tournaments"}
 FORECAST_FIELDS = {"question", "user", "at", "probability", "probabilities", "rationale"}
 RESOLUTION_FIELDS = {"outcome", "known_at", "note", "resolved_at", "resolved_by", "source",
                      "evidence", "history"}
@@ -109,9 +110,13 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import",
                            for slug, (i, value) in resolutions.items() if value is not None}
     observations = [check_observation(entry, where=f"observations[{i}]")
                     for i, entry in enumerate(_list(doc, "observations"))]
+    proposers = [r["proposed_by"] for r in reviews.values() if r.get("proposed_by")]
+    tournaments = check_tournaments(
+        session, _list(doc, "tournaments"),
+        published={slug: r["review_state"] == PUBLISHED for slug, r in reviews.items()},
+        usernames=[*usernames, *proposers, *checked.user])
 
     # Everything is valid: write.
-    proposers = [r["proposed_by"] for r in reviews.values() if r.get("proposed_by")]
     users = ensure_users(session, usernames + proposers + list(dict.fromkeys(checked.user)))
     now = timeutil.now()
     ids = {slug: q.id for slug, q in stored.items()}
@@ -135,6 +140,7 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import",
                                    created_at=created, superseded_at=superseded,
                                    notified_at=now, **columns))
     session.flush()
+    write_tournaments(session, tournaments, actor=actor, question_ids=ids)
     scores.rescore_questions(session, [ids[s] for s in checked_resolutions],
                              aggregator=aggregator)
     # The figures the list and page read, for the questions that got forecasts.
@@ -146,7 +152,7 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import",
         bulk.analyze(session, (Question, QuestionTag, Forecast))
     return {"users": len(set(u.lower() for u in users)), "questions": len(specs),
             "forecasts": len(checked), "observations": len(observations),
-            "resolutions": len(checked_resolutions)}
+            "resolutions": len(checked_resolutions), "tournaments": len(tournaments)}
 
 
 def _insert_questions(session: Session, specs: list[QuestionSpec],

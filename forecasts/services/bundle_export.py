@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.models import PUBLISHED, Observation, Question, Resolution, User
+from forecasts.services.bundle_tournaments import export_tournaments
 from forecasts.services.questions import definition
 
 FORMAT = "forecasts-bundle/1"
@@ -120,7 +121,8 @@ def _forecasts(session: Session, names: Mapping[int, str], slugs: Mapping[int, s
 
 
 def write_bundle(session: Session, out: TextIO) -> dict[str, int]:
-    """Write the whole platform, except passwords and tokens, as a bundle to `out`;
+    """Write the whole platform, except passwords and tokens, as a bundle to `out`
+    (tournaments last: SPEC section 7 and forecasts.services.bundle_tournaments);
     returns how many questions and forecasts it holds."""
     names = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     out.write("{\n" f' "format": {json.dumps(FORMAT)},\n')
@@ -132,7 +134,8 @@ def write_bundle(session: Session, out: TextIO) -> dict[str, int]:
     _write_list(out, "observations", (
         _element({"series": o.series, "at": timeutil.iso(o.at), "value": o.value,
                   **({"source": o.source} if o.source else {})})
-        for o in session.scalars(select(Observation).order_by(Observation.id))), last=True)
+        for o in session.scalars(select(Observation).order_by(Observation.id))))
+    _write_list(out, "tournaments", map(_element, export_tournaments(session)), last=True)
     out.write("}")
     return {"questions": n_questions, "forecasts": n_forecasts}
 
