@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     # Importing the view modules adds their routes to the blueprint.
     from forecasts.api import errors, forecasts, leaderboard, openapi, questions  # noqa: F401
     from forecasts.api import comments, compare, follows  # noqa: F401
+    from forecasts.api import track  # noqa: F401
     from forecasts.api import tournaments  # noqa: F401
     from forecasts.api.blueprint import bp
 

@@ -185,6 +185,19 @@ PATHS: dict[str, Any] = {
             "security": [{"bearerAuth": []}],
             "parameters": _params("leaveTournament", TOURNAMENT_SLUG, USERNAME),
             "responses": _responses("200", "Membership", "400", "401", "403", "404", "429")}},
+    "/users/{username}/track-record": {"get": {
+        "operationId": "getTrackRecord",
+        "summary": "A forecaster's track record: rolling scores, horizons, discrimination",
+        "description": "Over the user's scored questions in the filters, by effective close: "
+                       "peer, Brier and relative Brier (Brier - the crowd's) with their "
+                       "means over the questions settled in the `rolling_days` before; per "
+                       "horizon (time before the effective close) the mean Brier of the "
+                       "forecasts, each weighted by the share of the user's time on its "
+                       "question it stood; the weighted ROC AUC of binary forecasts with a "
+                       "bootstrap interval over questions; the calibration bins with their "
+                       "numbers of forecasts and questions.",
+        "parameters": _params("getTrackRecord", USERNAME),
+        "responses": _responses("200", "TrackRecord", "400", "404", "422")}},
     "/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This document",
         "parameters": _params("getOpenApi"),

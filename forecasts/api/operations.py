@@ -106,6 +106,14 @@ QUERY: dict[str, tuple[Param, ...]] = {
     "joinTournament": (),
     "leaveTournament": (),
 }
+QUERY["getTrackRecord"] = (
+    Param("tag", TEXT, "Only questions with this tag (one no question has is an error)."),
+    Param("tournament", {**TEXT, "maxLength": 80}, "Only the questions of this tournament "
+          "(its slug; an unknown one is 404)."),
+    Param("from", TIME, "Only questions whose effective close is at or after this time "
+          "(ISO 8601; naive is UTC)."),
+    Param("to", TIME, "Only questions whose effective close is before this time (ISO 8601; "
+          "naive is UTC); after `from`."))
 # Request bodies by operation: a component schema of forecasts.api.schemas, and the name
 # its fields are reported under (`forecast.probability`), as the services name them.
 BODY: dict[str, tuple[str, str]] = {"submitForecast": ("ForecastInput", "forecast"),

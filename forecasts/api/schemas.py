@@ -251,4 +251,39 @@ SCHEMAS.update({
         "changed": {"type": "boolean",
                     "description": "False when the membership already was so."}}),
 })
+COUNT = {"type": "integer", "minimum": 0}
+SCHEMAS.update({
+    "TrackPoint": closed({
+        "time": {**TIME, "description": "The question's effective close."},
+        "question": {"type": "string"}, "title": {"type": "string"},
+        "peer": NUMBER, "brier": NUMBER,
+        "relative_brier": {**nullable(NUMBER), "description": "Brier - the crowd's Brier; "
+                           "null without a crowd score."},
+        "peer_mean": NUMBER, "brier_mean": NUMBER, "relative_brier_mean": nullable(NUMBER),
+        "window_questions": {**COUNT, "description": "Questions in the rolling window."}}),
+    "TrackHorizon": closed({
+        "label": {"type": "string"}, "mean_brier": nullable(NUMBER),
+        "forecasts": COUNT, "questions": COUNT}),
+    "TrackCalibrationBin": closed({
+        "low_edge": NUMBER, "high_edge": NUMBER, "mean_forecast": nullable(NUMBER),
+        "observed": nullable(NUMBER), "weight": NUMBER, "forecasts": COUNT,
+        "questions": COUNT}),
+    "TrackRecord": closed({
+        "user": {"type": "string"},
+        "filters": closed({"tag": {"type": ["string", "null"]},
+                           "tournament": {"type": ["string", "null"]},
+                           "from": nullable(TIME), "to": nullable(TIME)}),
+        "rolling_days": {"type": "integer", "minimum": 1},
+        "questions": COUNT,
+        "series": {"type": "array", "items": ref("TrackPoint"),
+                   "description": "The scored questions by effective close."},
+        "horizons": {"type": "array", "items": ref("TrackHorizon")},
+        "discrimination": {**nullable(closed({
+            "auc": {"type": "number", "minimum": 0, "maximum": 1},
+            "interval": {"type": ["array", "null"], "items": NUMBER, "minItems": 2,
+                         "maxItems": 2},
+            "level": NUMBER, "forecasts": COUNT, "questions": COUNT})),
+            "description": "Null without binary questions resolved both yes and no."},
+        "calibration": {"type": "array", "items": ref("TrackCalibrationBin")}}),
+})
 SORT_VALUES = list(SORTS)

@@ -36,7 +36,7 @@ def test_every_route_is_documented_and_every_documented_route_exists(app):
 EXAMPLES = {"status": "open", "tag": "trade", "q": "strike", "sort": "newest", "mine": "false",
             "unforecast": "false", "stale": "false", "limit": "5", "offset": "0",
             "cursor": None, "question": "strike-open", "metric": "brier", "min_questions": "1",
-            "with_crowd": "true", "with": "bob", "from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
+            "with_crowd": "true", "with": "bob", "from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "tournament": "spring-cup"}
 
 
 def _operations():
