@@ -38,7 +38,7 @@ from forecasts import timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, CrowdScore, Question, QuestionScore, QuestionTag,
                               Resolution, TournamentQuestion)
-from forecasts.queries import fetch_columns, raw_time, score_inputs
+from forecasts.queries import raw_time, score_inputs
 from forecasts.services import browse, tournaments
 from forecasts.services.calibration import N_BINS
 from forecasts.services.users import get_user
