@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Text, false, func, text, true)
@@ -11,6 +11,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from forecasts import timeutil
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -112,10 +115,22 @@ class ApiToken(Base):
 DRAFT, PUBLISHED, REJECTED = "draft", "published", "rejected"
 
 
+# Kinds whose outcome is a number on a range (a timestamp for dates): SPEC §11.
+CONTINUOUS_KINDS = ("numeric", "date")
+
+
 class Question(Base):
+    """Numeric and date questions (SPEC §11) have a range `range_min < range_max` (for
+    dates in seconds since the epoch) and say whether the outcome may fall below or above
+    it (`open_lower`, `open_upper`); binary and multiple-choice questions have no range."""
+
     __tablename__ = "questions"
     __table_args__ = (
-        CheckConstraint("kind IN ('binary', 'multiple_choice')", name="kind"),
+        CheckConstraint("kind IN ('binary', 'multiple_choice', 'numeric', 'date')", name="kind"),
+        CheckConstraint("(kind IN ('numeric', 'date') AND range_min IS NOT NULL "
+                        "AND range_max IS NOT NULL AND range_min < range_max) OR "
+                        "(kind IN ('binary', 'multiple_choice') AND range_min IS NULL "
+                        "AND range_max IS NULL)", name="range"),
         CheckConstraint("open_at < close_at", name="window"),
         CheckConstraint("review_state IN ('draft', 'published', 'rejected')", name="review_state"),
     )
@@ -141,6 +156,12 @@ class Question(Base):
     # forecast (forecasts/services/visibility.py). On for new questions.
     hide_crowd_until_forecast: Mapped[bool] = mapped_column(Boolean, default=True,
                                                             server_default=false())
+    range_min: Mapped[float | None] = mapped_column(Float(53))
+    range_max: Mapped[float | None] = mapped_column(Float(53))
+    open_lower: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    open_upper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # For display only, e.g. "USD" or "%".
+    unit: Mapped[str | None] = mapped_column(String(40))
 
     tag_rows: Mapped[list[QuestionTag]] = relationship(
         cascade="all, delete-orphan", order_by="QuestionTag.position", lazy="selectin")
@@ -157,6 +178,11 @@ class Question(Base):
     @property
     def tags(self) -> list[str]:
         return [row.tag for row in self.tag_rows]
+
+    @property
+    def continuous(self) -> bool:
+        """A numeric or date question: forecasts are CDFs on the range's grid."""
+        return self.kind in CONTINUOUS_KINDS
 
     def __repr__(self) -> str:
         return f"<Question {self.slug!r} {self.kind}>"
@@ -195,11 +221,15 @@ class QuestionTag(Base):
 
 class Forecast(Base):
     """Append-only: an update is a new row. Binary rows set `probability` (of yes);
-    multiple-choice rows set `probabilities_json`, one value per option."""
+    multiple-choice rows set `probabilities_json`, one value per option; numeric and date
+    rows set `cdf`, the 201 values F_0..F_200 in `forecasts.cdf.encode`'s 804 bytes."""
 
     __tablename__ = "forecasts"
     __table_args__ = (
-        CheckConstraint("(probability IS NULL) <> (probabilities_json IS NULL)", name="one_form"),
+        CheckConstraint("(cdf IS NULL AND (probability IS NULL) <> (probabilities_json IS NULL))"
+                        " OR (cdf IS NOT NULL AND probability IS NULL "
+                        "AND probabilities_json IS NULL)", name="one_form"),
+        CheckConstraint("cdf IS NULL OR length(cdf) = 804", name="cdf_size"),
         Index("ix_forecasts_question_user_at", "question_id", "user_id", "at"),
         # The question page's rationales, newest first, without walking every forecast.
         Index("ix_forecasts_rationale", "question_id", "at", "id",
@@ -215,9 +245,18 @@ class Forecast(Base):
     probabilities_json: Mapped[str | None] = mapped_column(Text)
     rationale: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcMicros, default=timeutil.now)
+    cdf: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     question: Mapped[Question] = relationship()
     user: Mapped[User] = relationship()
+
+    @property
+    def cdf_values(self) -> np.ndarray:
+        """The CDF of a numeric or date forecast, F_0..F_200 as float64."""
+        from forecasts import cdf
+
+        assert self.cdf is not None
+        return cdf.decode(self.cdf)
 
     @property
     def probabilities(self) -> list[float]:
@@ -243,6 +282,7 @@ class Resolution(Base):
               sqlite_where=text("superseded_at IS NULL"),
               postgresql_where=text("superseded_at IS NULL")),
         CheckConstraint("source IN ('manual', 'rule', 'import', 'cascade')", name="source"),
+        CheckConstraint("value IS NULL OR outcome <> 'annulled'", name="value"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -258,6 +298,9 @@ class Resolution(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UtcMicros)
     # Set once the "resolved" notifications of this resolution have been recorded.
     notified_at: Mapped[datetime | None] = mapped_column(UtcMicros)
+    # Numeric and date questions: the outcome's number (for dates, seconds since the
+    # epoch), which scores read; NULL for other kinds and when annulled.
+    value: Mapped[float | None] = mapped_column(Float(53))
 
     question: Mapped[Question] = relationship()
 
