@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from forecasts import timeutil
 from forecasts.models import Question, User
-from forecasts.services import comments, resolution
+from forecasts.services import comments, resolution, tournaments
 from forecasts.services.forecasts import submit_forecast
 from forecasts.services.questions import create_question
 from tests.builders import SHOW_CROWD, mc_data, question_data
@@ -35,6 +35,9 @@ PAGES = {
     "api leaderboard": "/api/v1/leaderboard",
     "profile compared with a user": "/users/{user}?compare=user1",
     "profile compared with the crowd": "/users/{user}?compare=crowd",
+    "tournaments": "/tournaments",
+    "tournament page": "/tournaments/{tournament}",
+    "question list, tournament": "/?tournament={tournament}",
     "track record": "/users/{user}/track-record",
 }
 
@@ -89,6 +92,18 @@ def grow(session, rng: random.Random, start: int, n_questions: int, n_users: int
     session.commit()
 
 
+def enter_tournament(session, start: int) -> None:
+    """Every question and user into the tournament "season" (made on the first call),
+    and one more tournament each call, so the list of tournaments grows too."""
+    if tournaments.find(session, "season") is None:
+        tournaments.create(session, "season", "Season", "A *season*.")
+    tournaments.create(session, f"season-{start}", f"Season from {start}")
+    tournaments.add_questions(session, "season", session.scalars(select(Question.slug)))
+    for name in session.scalars(select(User.username)):
+        tournaments.join(session, "season", name)
+    session.commit()
+
+
 def measure(app, client, names: dict[str, str]) -> dict[str, tuple[int, int]]:
     """Statements of each page, cold (first request after the world changed) and warm."""
     out = {}
@@ -108,11 +123,14 @@ def test_statements_do_not_grow_with_the_rows_shown(app, client, session, logged
     rng = random.Random(3)
     add_user(session, "root", role="admin")
     grow(session, rng, 0, 3, 2)
-    names = {"open": "question-0", "resolved": "question-1", "user": "user0"}
+    enter_tournament(session, 0)
+    names = {"open": "question-0", "resolved": "question-1", "user": "user0",
+             "tournament": "season"}
     if logged_in:
         Web(client).login("root")
     small = measure(app, client, names)
     grow(session, rng, 3, 22, 13)
+    enter_tournament(session, 3)
     large = measure(app, client, names)
     # Bigger pages: the list shows 25 questions, the leaderboard 15 users, the
     # question page more forecasters, the profile more scores.

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from forecasts import config
 from forecasts.errors import InvalidInput
 from forecasts.models import (ANNULLED, PUBLISHED, Forecast, Question, QuestionStats,
-                              QuestionTag, Resolution, User)
+                              QuestionTag, Resolution, Tournament, TournamentQuestion, User)
 from forecasts.services import question_stats, visibility
 from forecasts.services.questions import STATUSES, question_status
 from forecasts.services.search import search_hits
@@ -51,6 +51,7 @@ def _micros(column: Any) -> Any:
 def _filtered(session: Session, *columns: Any, now: datetime, status: str | None,
               tag: str | None, search: str | None, user: User | None,
               own: str | None, stale_days: int = DEFAULT_STALE_DAYS,
+              tournament: str | None = None,
               resolutions: bool = True) -> tuple[Select[Any], Any]:
     """SELECT columns FROM the published questions (with their current resolution)
     that pass every filter; also the search hits to rank by, or None. `resolutions`
@@ -72,6 +73,11 @@ def _filtered(session: Session, *columns: Any, now: datetime, status: str | None
     if tag:
         stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
                                           .where(QuestionTag.tag == tag.strip().lower())))
+    if tournament:
+        stmt = stmt.where(Question.id.in_(
+            select(TournamentQuestion.question_id)
+            .join(Tournament, Tournament.id == TournamentQuestion.tournament_id)
+            .where(Tournament.slug == tournament)))
     hits = search_hits(session, search)
     if hits is not None:
         stmt = stmt.join(hits, hits.c.question_id == Question.id)
@@ -120,16 +126,17 @@ def _check_sort(sort: str) -> None:
 def list_questions(session: Session, *, now: datetime, status: str | None = None,
                    tag: str | None = None, search: str | None = None, sort: str = "default",
                    user: User | None = None, own: str | None = None,
-                   stale_days: int = DEFAULT_STALE_DAYS,
+                   stale_days: int = DEFAULT_STALE_DAYS, tournament: str | None = None,
                    limit: int | None = None, offset: int = 0) -> list[QuestionRow]:
-    """Published questions filtered by status, tag, text and the user's own forecasts,
+    """Published questions filtered by status, tag, text, tournament (by slug; question_page
+    refuses an unknown one) and the user's own forecasts,
     sorted as asked (ties broken by id, so pages are stable); `limit` and `offset`
     select one page. With a user, each row carries that user's latest forecast. The
     crowd is the one `user` (None: a logged-out viewer) may see: withheld rows carry
     None and `crowd_hidden`."""
     _check_sort(sort)
     filters = dict(now=now, status=status, tag=tag, search=search, user=user, own=own,
-                   stale_days=stale_days)
+                   stale_days=stale_days, tournament=tournament)
     # The figures come from question_stats (kept on write); a question without a row
     # (a database not rescored since migration 0005) sorts as unforecast and has its
     # figures computed below.
@@ -163,10 +170,11 @@ def list_questions(session: Session, *, now: datetime, status: str | None = None
 def count_questions(session: Session, *, now: datetime, status: str | None = None,
                     tag: str | None = None, search: str | None = None,
                     user: User | None = None, own: str | None = None,
-                    stale_days: int = DEFAULT_STALE_DAYS) -> int:
+                    stale_days: int = DEFAULT_STALE_DAYS, tournament: str | None = None) -> int:
     """How many published questions pass the filters of list_questions."""
     stmt, _ = _filtered(session, Question.id, now=now, status=status, tag=tag, search=search,
-                        user=user, own=own, stale_days=stale_days, resolutions=False)
+                        user=user, own=own, stale_days=stale_days, tournament=tournament,
+                        resolutions=False)
     return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
 
 
@@ -186,10 +194,14 @@ class QuestionPage:
 def question_page(session: Session, *, now: datetime, page: int = 1, size: int = PAGE_SIZE,
                   sort: str = "default", **filters: Any) -> QuestionPage:
     """Page `page` (from 1) of list_questions with `size` rows a page; a page past the
-    last is empty, not an error, so that a link kept from before still answers."""
+    last is empty, not an error, so that a link kept from before still answers. An unknown
+    `tournament` slug is an error (the message leaves the value out: links put it there)."""
     if page < 1:
         raise InvalidInput(f"{page} is not a page number (1 or more)", where="page")
     _check_sort(sort)
+    if filters.get("tournament") and session.scalar(
+            select(Tournament.id).where(Tournament.slug == filters["tournament"])) is None:
+        raise InvalidInput("is not the slug of any tournament", where="tournament")
     total = count_questions(session, now=now, **filters)
     rows = list_questions(session, now=now, sort=sort, limit=size, offset=(page - 1) * size,
                           **filters) if total > (page - 1) * size else []

@@ -9,14 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import (PUBLISHED, Question, QuestionScore, Tournament, TournamentMember,
-                              TournamentQuestion, User)
-from forecasts.services.questions import SLUG
+from forecasts.models import (PUBLISHED, Question, QuestionScore, Resolution, Tournament,
+                              TournamentMember, TournamentQuestion, User)
+from forecasts.services.questions import SLUG, question_status
 from forecasts.services.users import get_user
+
+# As for a question's description (services.questions).
+MAX_DESCRIPTION = 20_000
+# Addresses the web's own tournament pages use.
+RESERVED = frozenset({"new"})
 
 
 @dataclass(frozen=True)
@@ -49,16 +54,42 @@ def create(session: Session, slug: str, title: str, description: str = "", *,
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise InvalidInput(f"{slug!r} is not a slug (3-80 of a-z, 0-9 and '-')",
                            where="tournament.slug")
-    title = (title or "").strip()
-    if not title or len(title) > 300:
-        raise InvalidInput("a title of 1-300 characters is required", where="tournament.title")
-    if start is not None and end is not None and not start < end:
-        raise InvalidInput("the start must be before the end", where="tournament.end")
+    if slug in RESERVED:
+        raise InvalidInput(f"{slug!r} is reserved (/tournaments/{slug} is another page)",
+                           where="tournament.slug")
+    title, description = _checked(title, description, start, end)
     if find(session, slug) is not None:
         raise Conflict(f"a tournament with slug {slug!r} already exists", where="tournament.slug")
     tournament = Tournament(slug=slug, title=title, description=description or "",
                             start_at=start, end_at=end, created_by=actor)
     session.add(tournament)
+    session.flush()
+    return tournament
+
+
+def _checked(title: str | None, description: str | None, start: datetime | None,
+             end: datetime | None) -> tuple[str, str]:
+    """The title (stripped) and description after the checks create and update share."""
+    title = (title or "").strip()
+    if not title or len(title) > 300:
+        raise InvalidInput("a title of 1-300 characters is required", where="tournament.title")
+    description = description or ""
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"a description of at most {MAX_DESCRIPTION} characters",
+                           where="tournament.description")
+    if start is not None and end is not None and not start < end:
+        raise InvalidInput("the start must be before the end", where="tournament.end")
+    return title, description
+
+
+def update(session: Session, slug: str, *, title: str, description: str = "",
+           start: datetime | None = None, end: datetime | None = None) -> Tournament:
+    """Change a tournament's title, description, start and end (checked as by create);
+    the slug stays."""
+    tournament = get(session, slug)
+    title, description = _checked(title, description, start, end)
+    tournament.title, tournament.description = title, description
+    tournament.start_at, tournament.end_at = start, end
     session.flush()
     return tournament
 
@@ -149,7 +180,10 @@ def leave(session: Session, slug: str, username: str) -> bool:
 def leaderboard(session: Session, slug: str) -> list[Standing]:
     """The members ranked by Σ peer over the tournament's scored questions (ties share a
     rank: 1, 2, 2, 4; then by username); members without a scored question come last."""
-    tournament = get(session, slug)
+    return _leaderboard(session, get(session, slug))
+
+
+def _leaderboard(session: Session, tournament: Tournament) -> list[Standing]:
     in_tournament = select(TournamentQuestion.question_id).where(
         TournamentQuestion.tournament_id == tournament.id)
     scored = (select(QuestionScore.user_id, func.count().label("n"),
@@ -173,3 +207,46 @@ def leaderboard(session: Session, slug: str) -> list[Standing]:
                                   float(r.coverage)))
     standings += [Standing(None, r.username, 0, 0.0, None, None) for r in idle]
     return standings
+
+
+def tournaments_of_question(session: Session, question_id: int) -> list[Tournament]:
+    """The tournaments a question is in, by title."""
+    return list(session.scalars(
+        select(Tournament).join(TournamentQuestion, TournamentQuestion.tournament_id == Tournament.id)
+        .where(TournamentQuestion.question_id == question_id)
+        .order_by(Tournament.title, Tournament.slug)))
+
+
+def is_member(session: Session, tournament: Tournament, user: User) -> bool:
+    return session.get(TournamentMember, (tournament.id, user.id)) is not None
+
+
+@dataclass(frozen=True)
+class TournamentPage:
+    """What a tournament's page shows: its questions with their status (closing soonest
+    first), the leaderboard of its members, how many of its questions are scored (resolved,
+    not annulled: the N of a member's "n of N") and whether the viewer is a member (None
+    without a viewer)."""
+
+    tournament: Tournament
+    questions: list[tuple[Question, str]]
+    standings: list[Standing]
+    scored: int
+    member: bool | None
+
+
+def page(session: Session, slug: str, *, viewer: User | None, now: datetime) -> TournamentPage:
+    """A tournament's page as `viewer` (None: logged out) sees it at `now`, in four
+    statements whatever its size."""
+    tournament = get(session, slug)
+    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
+    rows = session.execute(
+        select(Question, Resolution)
+        .join(TournamentQuestion, TournamentQuestion.question_id == Question.id)
+        .outerjoin(Resolution, current)
+        .where(TournamentQuestion.tournament_id == tournament.id)
+        .order_by(Question.close_at, Question.slug)).all()
+    questions = [(q, question_status(q, r, now)) for q, r in rows]
+    return TournamentPage(tournament, questions, _leaderboard(session, tournament),
+                          sum(1 for _, status in questions if status == "resolved"),
+                          None if viewer is None else is_member(session, tournament, viewer))

@@ -15,7 +15,7 @@ from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
 from forecasts.services import aggregation, crowd, evidence, question_stats, visibility
 from forecasts.services import resolution as resolutions, scores
-from forecasts.services import follows
+from forecasts.services import follows, tournaments
 from forecasts.services.question_stats import Stats, counted_before
 from forecasts.services.forecasts import user_forecasts
 from forecasts.services.questions import current_resolution, question_status
@@ -201,5 +201,6 @@ def question_context(session: Session, question: Question, user: User | None, no
         "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
         "audit": audit, "late_changes": history.late, "settled_by": settled_by,
         "following": user is not None and follows.is_following(session, user, question),
+        "tournaments": tournaments.tournaments_of_question(session, question.id),
         **evidence_context(session, question, resolution, now),
     }

@@ -47,8 +47,8 @@ def index():
     """The question list: search, filters, sort and pages of 25."""
     session = get_session()
     filters = {name: request.args.get(name, "").strip()
-               for name in ("q", "status", "tag", "show", "sort")}
-    filters["q"] = filters["q"][:200]
+               for name in ("q", "status", "tag", "show", "sort", "tournament")}
+    filters["q"], filters["tournament"] = filters["q"][:200], filters["tournament"][:80]
     if filters["show"] and not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     error, listing = None, None
@@ -57,7 +57,8 @@ def index():
             session, now=timeutil.now(), page=page_number(request.args.get("page", "")),
             status=filters["status"] or None, tag=filters["tag"] or None,
             search=filters["q"] or None, sort=filters["sort"] or "default", user=_user(),
-            own=filters["show"] or None, stale_days=current_app.config["STALE_DAYS"])
+            own=filters["show"] or None, stale_days=current_app.config["STALE_DAYS"],
+            tournament=filters["tournament"] or None)
     except InvalidInput as exc:
         error = exc
     rows = listing.rows if listing else []
