@@ -26,6 +26,9 @@ SEED = 20250301
 # Forecasts stop here so the demo looks the same whenever it is seeded.
 AS_OF = datetime(2026, 11, 25, tzinfo=timeutil.UTC)
 LOGIN, PASSWORD = "demo", "forecast-together"
+# A demo forecaster is a member of a demo tournament when they forecast this many of its
+# questions.
+JOIN_AFTER = 4
 NAMES = (
     "ana_reyes", "bkowalski", "carmen.v", "dmitri", "elena_g", "fatima.h", "gabe", "hiro_t",
     "ines", "jmorales", "kwame", "lucia.p", "marco_b", "nadia", "oscar.l", "priya",
@@ -147,7 +150,20 @@ def build_bundle(seed: int = SEED) -> dict[str, Any]:
         forecasts.extend(_forecasts_for(q, users, rng))
     forecasts.sort(key=lambda f: f["at"])
     return {"format": FORMAT, "users": [{"username": u["name"]} for u in users],
-            "questions": questions, "forecasts": forecasts, "observations": data["observations"]}
+            "questions": questions, "forecasts": forecasts, "observations": data["observations"],
+            "tournaments": [_tournament(t, forecasts) for t in data["tournaments"]]}
+
+
+def _tournament(t: dict[str, Any], forecasts: list[dict]) -> dict[str, Any]:
+    """A demo tournament whose members are the forecasters of at least JOIN_AFTER of its
+    questions (people who joined what they were already forecasting), by username."""
+    chosen = set(t["questions"])
+    seen: dict[str, set[str]] = {}
+    for f in forecasts:
+        if f["question"] in chosen:
+            seen.setdefault(f["user"], set()).add(f["question"])
+    members = sorted(name for name, qs in seen.items() if len(qs) >= JOIN_AFTER)
+    return {**t, "members": members}
 
 
 # Exchanges under the newest rationale of a question: another forecaster of it replies,
