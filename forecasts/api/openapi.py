@@ -16,7 +16,7 @@ ERRORS = {
            "parameter.",
     "401": "No bearer token, or one that is malformed, unknown or revoked.",
     "403": "The token's user may not do this.",
-    "404": "No such question or comment (or no such endpoint).",
+    "404": "No such question, comment, tournament or user (or no such endpoint).",
     "409": "The question's state forbids it: not open yet, closed, resolved or annulled, "
            "or its rule can already decide (the question is then settled by this request); "
            "scores of an unsettled question; a comment deleted, or past its edit window.",
