@@ -149,9 +149,12 @@ def quantiles_to_cdf(quantiles: Mapping[float, float], lo: float, hi: float,
     F ← (1 − ε)F + ε·U, with the least ε that lifts every bucket to 1.02·5e-5; F_0 and
     F_200 are unchanged, and ε ≤ 200·1.02·5e-5 / (p_max − p_min) (1.3% for 0.1/0.9).
 
-    What survives: each bucket mass at the quantile's grid cell brackets p, so the
-    result satisfies F(v − h) ≤ p + ε and F(v + h) ≥ p − ε for each quantile (p, v),
-    h = (hi − lo)/200 (the grid's resolution), with F linear between grid points.
+    How close the result stays: before mixing, the grid values either side of each
+    quantile's value v bracket its probability p (G is increasing and passes through
+    (v, p)); mixing moves no value by more than ε. So for each quantile, with F linear
+    between grid points and h = (hi − lo)/200 the grid step, F(v − h) ≤ p + ε and
+    F(v + h) ≥ p − ε: its quantile is within one grid step of v, up to ε in probability.
+    Nothing closer can be promised, as the grid cannot tell values within a cell apart.
     """
     lo, hi = _range(lo, hi)
     probs, vals = _quantiles(quantiles, lo, hi, open_lower, open_upper, where)

@@ -168,8 +168,11 @@ class Question(Base):
 
     @property
     def options(self) -> list[str]:
-        """Option labels; binary questions are implicitly ["no", "yes"]."""
-        return json.loads(self.options_json) if self.options_json else ["no", "yes"]
+        """Option labels; binary questions are implicitly ["no", "yes"], numeric and date
+        questions have none."""
+        if self.options_json:
+            return json.loads(self.options_json)
+        return [] if self.continuous else ["no", "yes"]
 
     @property
     def rule(self) -> dict[str, Any]:

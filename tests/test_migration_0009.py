@@ -158,3 +158,35 @@ def test_downgrade_refuses_numeric_questions_then_restores_0008(empty_db):  # no
     migrate.upgrade(db)
     assert migrate.is_current(db)
     assert _search(db, "lisbon") == [1]
+
+
+def test_the_models_map_numeric_questions_and_cdf_forecasts(database):
+    from datetime import timedelta
+
+    from forecasts import timeutil
+    from forecasts.models import Forecast, Question, Resolution
+    from tests.builders import make_user
+
+    values = cdf.quantiles_to_cdf({0.25: 3.0, 0.5: 4.0, 0.75: 6.0}, 0.0, 10.0, False, True)
+    start = timeutil.now()
+    with database.transaction() as session:
+        user = make_user(session, "ana")
+        question = Question(slug="rainfall", title="Rainfall?", kind="numeric",
+                            open_at=start, close_at=start + timedelta(days=9),
+                            range_min=0.0, range_max=10.0, open_upper=True, unit="mm")
+        session.add(question)
+        session.flush()
+        session.add(Forecast(question_id=question.id, user_id=user.id, at=start,
+                             cdf=cdf.encode(values)))
+        session.add(Resolution(question_id=question.id, outcome="12.5", value=12.5,
+                               actor="admin"))
+    with database.session() as session:
+        question = session.query(Question).one()
+        forecast = session.query(Forecast).one()
+        resolution = session.query(Resolution).one()
+        assert question.continuous and question.options == []
+        assert (question.range_min, question.range_max, question.open_lower,
+                question.open_upper, question.unit) == (0.0, 10.0, False, True, "mm")
+        assert forecast.probability is None and forecast.probabilities_json is None
+        assert forecast.cdf_values.tolist() == cdf.canonical(values).tolist()
+        assert resolution.value == 12.5
