@@ -193,7 +193,7 @@ def _range(lo: float, hi: float) -> tuple[float, float]:
 
 
 def _numbers(values: Sequence[float] | np.ndarray, where: str) -> np.ndarray:
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.ndim == 1:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu" and values.ndim == 1:
         f = values.astype(np.float64)
         bad = np.flatnonzero(~np.isfinite(f))
         if bad.size:
@@ -223,8 +223,7 @@ def _quantiles(quantiles: Mapping[float, float], lo: float, hi: float, open_lowe
                                where=at)
         v = finite_number(v, where=at)
         if v < lo or v > hi or (v == lo and not open_lower) or (v == hi and not open_upper):
-            side = "inside" if not (open_lower and open_upper) else "within"
-            raise InvalidInput(f"value {v!r} must lie {side} the range [{lo!r}, {hi!r}]"
+            raise InvalidInput(f"value {v!r} must lie within the range [{lo!r}, {hi!r}]"
                                " (strictly inside on a closed side)", where=at)
         points.append((p, v))
     points.sort()

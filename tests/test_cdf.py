@@ -51,6 +51,12 @@ def test_valid_cdfs_are_returned_as_float64():
         assert got.dtype == np.float64 and np.array_equal(got, f)
 
 
+def test_integer_arrays_are_read_as_numbers():
+    ints = np.array([0] + [1] * 200)
+    rejects(ints, "cdf[2]", "bucket F_2 − F_1")
+    rejects(list(ints.tolist()), "cdf[2]", "bucket F_2 − F_1")
+
+
 def test_length_is_named():
     rejects(list(uniform())[:200], "cdf", "201 values")
     rejects([], "cdf", "201 values")
