@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Text, false, func, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from forecasts import timeutil
-
-if TYPE_CHECKING:
-    import numpy as np
+from forecasts import cdf as cdf_codec, timeutil
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -256,10 +254,8 @@ class Forecast(Base):
     @property
     def cdf_values(self) -> np.ndarray:
         """The CDF of a numeric or date forecast, F_0..F_200 as float64."""
-        from forecasts import cdf
-
         assert self.cdf is not None
-        return cdf.decode(self.cdf)
+        return cdf_codec.decode(self.cdf)
 
     @property
     def probabilities(self) -> list[float]:
