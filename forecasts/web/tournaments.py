@@ -85,16 +85,18 @@ def _values(tournament: Tournament) -> dict[str, str]:
             "end": _local(tournament.end_at)}
 
 
-def _details(form: Mapping[str, str]) -> dict[str, Any]:
+def _details(form: Mapping[str, str], current: Tournament | None = None) -> dict[str, Any]:
     """Title, description, start and end from the form; a bad time raises InvalidInput
-    naming its field."""
+    naming its field. A time sent back as the edit form showed it keeps `current`'s exact
+    value (the input shows no fractions of a second)."""
     out: dict[str, Any] = {"title": form.get("title", ""),
                            "description": form.get("description", "").replace("\r\n", "\n")}
-    for name in ("start", "end"):
+    for name, kept in (("start", current and current.start_at), ("end", current and current.end_at)):
         raw = form.get(name, "").strip()
         if len(raw) > 40:
             raise InvalidInput("is not a date and time such as 2026-01-31T12:00", where=name)
-        out[name] = timeutil.parse_optional(raw, where=name)
+        out[name] = kept if kept is not None and raw == _local(kept) else \
+            timeutil.parse_optional(raw, where=name)
     return out
 
 
@@ -171,7 +173,7 @@ def save(slug: str):
                                                             "end")})
     try:
         if action == "details":
-            tournaments.update(session, slug, **_details(request.form))
+            tournaments.update(session, slug, **_details(request.form, tournament))
             message = "Saved."
         elif action == "add":
             n = tournaments.add_questions(session, slug, _slugs(request.form.get("questions", "")))

@@ -259,6 +259,23 @@ def test_an_admin_creates_edits_adds_and_removes(web, world, database):
     assert question_slugs(database, "autumn-cup") == ["strike-closed"]
 
 
+def test_saving_the_details_as_shown_keeps_the_exact_times(web, world, database, session):
+    start = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=timeutil.UTC)
+    tournaments.create(session, "exact-cup", "Exact", start=start)
+    session.commit()
+    web.login("root")
+    edit = "/tournaments/exact-cup/edit"
+    shown = re.search(r'id="start" name="start"[^>]*value="([^"]*)"', web.get(edit).text).group(1)
+    assert shown == "2026-03-01T09:30:15"
+    saved = web.post(edit, {"action": "details", "title": "Exact cup", "start": shown, "end": ""},
+                     form_page=edit)
+    assert saved.status_code == 303
+    assert tournament(database, "exact-cup")[:4] == ("Exact cup", "", start, None)
+    web.post(edit, {"action": "details", "title": "Exact cup", "start": "2026-03-01T09:30:16"},
+             form_page=edit)
+    assert tournament(database, "exact-cup")[2] == start.replace(second=16, microsecond=0)
+
+
 def error_at(page, field: str) -> str:
     match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', page.text)
     assert match, f"no error at {field}: {page.text}"
