@@ -56,9 +56,10 @@ def _rows_and_range(cdf, lo, hi):
     n = rows.shape[0]
     bounds = []
     for name, x in (("lo", lo), ("hi", hi)):
-        b = v.float_array(name, x, ndim=None)
-        if b.ndim == 0:
-            b = np.full(n, float(b))
+        scalar = np.ndim(x) == 0
+        b = v.float_array(name, np.reshape(x, -1) if scalar else x, ndim=None)
+        if scalar:
+            b = np.full(n, b[0])
         elif b.ndim != 1:
             raise ValueError(f"{name}: expected a number or one per row, got shape {b.shape}")
         v.same_length(name, b, n, "the rows of cdf")

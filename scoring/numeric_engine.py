@@ -24,13 +24,13 @@ import numpy as np
 
 from . import _validate as v
 from ._kernels import INT64_MAX, group_sort, segmented_count, segmented_cumsum
-from ._numeric_kernels import GRID, crps_from_parts, quad, row_parts
+from ._numeric_kernels import crps_from_parts, quad, row_parts, scan_tiled, tile_order
 from .engine import _blocks, _concat, _default_workers, _parts
 from .events import build_events
 from .numeric import cdf_rows
 from .peer import peer_by_pair
 
-_BLOCK_EVENTS = 1 << 12
+_BLOCK_EVENTS = 1 << 11
 _PART_EVENTS = 1 << 17
 
 
@@ -186,20 +186,36 @@ def score_numeric(questions: NumericQuestions, forecasts: NumericForecasts, *,
     return NumericScores(forecast_weight=weight, forecast_pit=pit_out, **rows, **crowd)
 
 
-def _running_rows(rows, ev):
-    """Per event, the sum of the CDFs standing just after it (its segment's
-    running sum of CDF changes), float64 (events, 201)."""
-    delta = rows.astype(np.float64)  # a copy: rows stay for the caller
+def _tile_rows(cdf, ev):
+    """The block's CDF rows in ``tile_order`` and one more, zero row (padding
+    rows are zero too), and the position of each event in that layout."""
+    order, position = tile_order(ev.forecast.size)
+    order = np.append(order, -1)
+    rows = np.take(cdf, ev.forecast[np.maximum(order, 0)], axis=0)
+    rows[order < 0] = 0.0
+    return rows, order, position
+
+
+def _running_rows(rows, ev, position):
+    """The sum of the CDFs standing just after each event (its segment's
+    running sum of CDF changes), float64, in the layout of ``_tile_rows``."""
+    last = np.zeros(ev.pair_first.size, dtype=np.int64)
+    ends = np.flatnonzero(ev.next < 0)
+    last[ev.pair[ends]] = ends  # each pair's last event, pairs by (segment, user)
+    n = rows.shape[0] - 1  # the last row is zero
+    before = np.full(n, n, dtype=np.int64)
     has_prev = ev.prev >= 0
-    delta[has_prev] -= rows[ev.prev[has_prev]]
-    # Restart the sum at each segment: subtract the previous segment's total
-    # at its first event, so that one cumulative sum runs over the block (and
-    # stays the size of one segment's sum, as in _kernels.segmented_cumsum).
+    before[position[has_prev]] = position[ev.prev[has_prev]]
+    delta = np.subtract(rows[:-1], rows[before], dtype=np.float64)
+    # Restart the sum at each segment: its first event subtracts the previous
+    # segment's total (the sum of its pairs' last CDFs), so that one scan runs
+    # over the block and stays the size of one segment's sum.
     if ev.seg_start.size > 1:
-        totals = np.add.reduceat(delta, ev.seg_start, axis=0)
-        delta[ev.seg_start[1:]] -= totals[:-1]
-    np.cumsum(delta, axis=0, out=delta)
-    return delta
+        pair_seg = ev.segment[ev.pair_first]
+        first_pair = np.flatnonzero(np.diff(pair_seg, prepend=-1))
+        totals = np.add.reduceat(rows[position[last]], first_pair, axis=0, dtype=np.float64)
+        delta[position[ev.seg_start[1:]]] -= totals[:-1]
+    return scan_tiled(delta)
 
 
 def _score_block(ev, seg_q, questions, cdf):
@@ -210,8 +226,10 @@ def _score_block(ev, seg_q, questions, cdf):
     y = questions.outcome[seg_q][seg]
     lo = questions.range_min[seg_q][seg]
     hi = questions.range_max[seg_q][seg]
-    rows = np.take(cdf, ev.forecast, axis=0)
-    q, tail, p_b, pit, const = row_parts(rows, y, lo, hi)
+    rows, order, position = _tile_rows(cdf, ev)
+    at_row = np.maximum(order, 0)
+    parts = row_parts(rows, y[at_row], lo[at_row], hi[at_row])
+    q, tail, p_b, pit, const = (x[position] for x in parts)
     if (p_b <= 0.0).any():
         i = int(ev.forecast[np.flatnonzero(p_b <= 0.0)[0]])
         raise ValueError(f"cdf[{i}]: gives the outcome's bucket probability 0 "
@@ -241,7 +259,7 @@ def _score_block(ev, seg_q, questions, cdf):
     for name, x in (("tail", tail), ("p_b", p_b)):
         change = x - np.where(ev.prev >= 0, x[ev.prev], 0.0)
         running[name] = segmented_cumsum(change, ev.seg_start)[query] / n
-    total = _running_rows(rows, ev)[query]
+    total = _running_rows(rows, ev, position)[position[query]]
     crowd_crps = crps_from_parts(quad(total) / (n * n), running["tail"], const[query])
     crowd_log = -np.log(running["p_b"])
     start = ev.at[ev.seg_start]

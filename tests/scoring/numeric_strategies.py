@@ -23,7 +23,8 @@ def random_cdf(rng, open_lower=None, open_upper=None):
     for _ in range(rng.integers(1, 4)):
         centre, scale = rng.uniform(-20, 220), rng.uniform(0.5, 60)
         z = (s - centre) / scale
-        density += rng.random() * np.exp(-z) / (scale * (1 + np.exp(-z)) ** 2)
+        e = np.exp(-np.abs(z))  # the logistic density is symmetric in z
+        density += rng.random() * e / (scale * (1 + e) ** 2)
     f0 = rng.uniform(0.001, 0.3) if open_lower else 0.0
     f200 = rng.uniform(max(f0, 0.7), 0.999) if open_upper else 1.0
     mass = f200 - f0
