@@ -117,6 +117,8 @@ BAD = [
      "tournaments[1].questions[1]", "not published"),
     ("question not a slug", lambda d: d["tournaments"][1]["questions"].append(3),
      "tournaments[1].questions[1]", "slug"),
+    ("NUL in a question slug", lambda d: d["tournaments"][1]["questions"].append("a\x00b"),
+     "tournaments[1].questions[1]", "no question"),
     ("unknown member", lambda d: d["tournaments"][2]["members"].append("zed"),
      "tournaments[2].members[2]", "no user 'zed'"),
     ("bad member name", lambda d: d["tournaments"][1]["members"].insert(0, "bad name"),

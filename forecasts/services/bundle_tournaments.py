@@ -98,7 +98,8 @@ def check_tournaments(session: Session, entries: list, *, published: Mapping[str
     if existing:
         raise InvalidInput(f"a tournament with slug {existing[0]!r} already exists",
                            where=f"tournaments[{seen[existing[0]]}].slug")
-    wanted_q = {s for e in checked for s in e.questions} - set(published)
+    # Only slugs that can be one are looked up (PostgreSQL refuses text with a NUL).
+    wanted_q = {s for e in checked for s in e.questions if SLUG.match(s)} - set(published)
     stored_q = set(session.scalars(select(Question.slug).where(
         Question.slug.in_(list(wanted_q)), Question.review_state == PUBLISHED)))
     wanted_u = {m for e in checked for m in e.members} - bundle_users
