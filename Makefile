@@ -36,6 +36,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_db.py
+	$(BIN)/python benchmarks/bench_numeric.py
 
 # gunicorn (2 workers) under load on the 1M-forecast synth data set, SQLite then PostgreSQL
 # (BENCH_PG_URL; BENCH_WEB_FORECASTS for a smaller set). One JSON line per case.
