@@ -98,3 +98,28 @@ def test_page_counts_resolved_questions_and_the_viewers_membership(session):
     tournaments.create(session, "bare", "Bare")
     bare = tournaments.page(session, "bare", viewer=alice, now=now)
     assert (bare.questions, bare.standings, bare.scored, bare.member) == ([], [], 0, False)
+
+
+def test_page_slices_concatenate_to_the_whole(session):
+    now = timeutil.now()
+    tournaments.create(session, "big", "Big")
+    for i in range(7):
+        make_user(session, f"user{i}")
+        tournaments.join(session, "big", f"user{i}")
+        make_question(session, slug=f"question-{i}")
+    tournaments.add_questions(session, "big", [f"question-{i}" for i in range(7)])
+    whole = tournaments.page(session, "big", viewer=None, now=now, board_size=100,
+                             question_size=100)
+    parts = [tournaments.page(session, "big", viewer=None, now=now, board_page=n,
+                              question_page=n, board_size=3, question_size=3) for n in (1, 2, 3)]
+    assert [s for p in parts for s in p.standings] == whole.standings
+    assert [q for p in parts for q in p.questions] == whole.questions
+    assert [len(p.standings) for p in parts] == [3, 3, 1]
+    assert {(p.board_pages, p.question_pages, p.n_members, p.n_questions) for p in parts} == {
+        (3, 3, 7, 7)}
+    with pytest.raises(InvalidInput) as past:
+        tournaments.page(session, "big", viewer=None, now=now, board_page=4, board_size=3)
+    assert past.value.where == "page"
+    with pytest.raises(InvalidInput) as past:
+        tournaments.page(session, "big", viewer=None, now=now, question_page=2)
+    assert past.value.where == "qpage"

@@ -223,21 +223,43 @@ def is_member(session: Session, tournament: Tournament, user: User) -> bool:
 
 @dataclass(frozen=True)
 class TournamentPage:
-    """What a tournament's page shows: its questions with their status (closing soonest
-    first), the leaderboard of its members, how many of its questions are scored (resolved,
-    not annulled: the N of a member's "n of N") and whether the viewer is a member (None
-    without a viewer)."""
+    """What a tournament's page shows: a page of its questions with their status (closing
+    soonest first) and a page of its members' leaderboard, how many of its questions are
+    scored (resolved, not annulled: the N of a member's "n of N") and whether the viewer
+    is a member (None without a viewer)."""
 
     tournament: Tournament
     questions: list[tuple[Question, str]]
     standings: list[Standing]
     scored: int
     member: bool | None
+    n_questions: int = 0
+    n_members: int = 0
+    question_page: int = 1
+    question_pages: int = 1
+    board_page: int = 1
+    board_pages: int = 1
 
 
-def page(session: Session, slug: str, *, viewer: User | None, now: datetime) -> TournamentPage:
+BOARD_PAGE = 100
+QUESTION_PAGE = 50
+
+
+def _slice(rows: list, number: int, size: int, where: str) -> tuple[list, int]:
+    """Page `number` (from 1) of `rows` and the number of pages; a page past the last is
+    an error naming `where`."""
+    pages = max(1, -(-len(rows) // size))
+    if number > pages:
+        raise InvalidInput(f"is past the last page ({pages})", where=where)
+    return rows[(number - 1) * size:number * size], pages
+
+
+def page(session: Session, slug: str, *, viewer: User | None, now: datetime,
+         board_page: int = 1, question_page: int = 1, board_size: int = BOARD_PAGE,
+         question_size: int = QUESTION_PAGE) -> TournamentPage:
     """A tournament's page as `viewer` (None: logged out) sees it at `now`, in four
-    statements whatever its size."""
+    statements whatever its size: page `board_page` of the leaderboard (`board_size`
+    members a page) and page `question_page` of the questions."""
     tournament = get(session, slug)
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
     rows = session.execute(
@@ -247,6 +269,11 @@ def page(session: Session, slug: str, *, viewer: User | None, now: datetime) -> 
         .where(TournamentQuestion.tournament_id == tournament.id)
         .order_by(Question.close_at, Question.slug)).all()
     questions = [(q, question_status(q, r, now)) for q, r in rows]
-    return TournamentPage(tournament, questions, _leaderboard(session, tournament),
+    standings = _leaderboard(session, tournament)
+    shown_questions, question_pages = _slice(questions, question_page, question_size, "qpage")
+    shown_standings, board_pages = _slice(standings, board_page, board_size, "page")
+    return TournamentPage(tournament, shown_questions, shown_standings,
                           sum(1 for _, status in questions if status == "resolved"),
-                          None if viewer is None else is_member(session, tournament, viewer))
+                          None if viewer is None else is_member(session, tournament, viewer),
+                          len(questions), len(standings), question_page, question_pages,
+                          board_page, board_pages)

@@ -14,6 +14,7 @@ from forecasts.db import get_session
 from forecasts.errors import ForecastsError, InvalidInput
 from forecasts.models import Tournament
 from forecasts.services import tournaments
+from forecasts.services.paging import page_number
 from forecasts.web.login import admin_required
 
 bp = Blueprint("tournaments", __name__)
@@ -38,7 +39,9 @@ def index():
 @bp.get("/tournaments/<slug>")
 def detail(slug: str):
     """A tournament: description, dates, questions and the members' leaderboard."""
-    shown = tournaments.page(get_session(), slug, viewer=_viewer(), now=timeutil.now())
+    shown = tournaments.page(get_session(), slug, viewer=_viewer(), now=timeutil.now(),
+                             board_page=page_number(request.args.get("page")),
+                             question_page=page_number(request.args.get("qpage"), where="qpage"))
     return render_template("tournaments/detail.html", page=shown, t=shown.tournament)
 
 

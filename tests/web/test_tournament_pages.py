@@ -358,3 +358,22 @@ def test_the_question_page_links_its_tournaments(web, cup, session):
                      r'<a href="/tournaments/spring-cup">Spring cup</a>', page.text)
     assert 'href="/tournaments/' not in web.get("/questions/partner-open").text.split(
         "<main", 1)[1]
+
+
+def test_a_long_leaderboard_and_question_list_come_in_pages(web, cup, session):
+    for i in range(tournaments.BOARD_PAGE + 3):  # 2 members already, 105 in all
+        add_user(session, f"member{i:03d}", password=None)
+        tournaments.join(session, CUP, f"member{i:03d}")
+    session.commit()
+    board = tournaments.leaderboard(session, CUP)
+    session.commit()
+    first = web.get(f"/tournaments/{CUP}")
+    second = web.get(f"/tournaments/{CUP}?page=2")
+    names = [[r[1] for r in table_rows(section(p, "leaderboard"))] for p in (first, second)]
+    assert names == [[s.user for s in board[:100]], [s.user for s in board[100:]]]
+    assert len(names[1]) == 5
+    assert 'href="/tournaments/spring-cup?page=2#leaderboard"' in first.text
+    assert "Members</dt><dd>105" in first.text
+    past = web.get(f"/tournaments/{CUP}?page=3")
+    assert past.status_code == 422 and "page: is past the last page (2)" in past.text
+    assert web.get(f"/tournaments/{CUP}?qpage=x").status_code == 422
