@@ -25,21 +25,24 @@ Only forecasts with a positive weight count (one replaced at the same instant ne
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
 from forecasts import timeutil
+from forecasts.cache import cached
 from forecasts.errors import InvalidInput
-from forecasts.models import (ANNULLED, CrowdScore, Question, QuestionScore, QuestionTag,
-                              Resolution, TournamentQuestion)
-from forecasts.queries import raw_time, score_inputs
-from forecasts.services import browse, tournaments
+from forecasts.models import CrowdScore, Question, QuestionScore, TournamentQuestion
+from forecasts.queries import ScoreInputs, score_inputs
+from forecasts.services import browse, score_version, tournaments
+# The leaderboard's selection of questions by tag and effective-close dates: one definition.
+from forecasts.services.leaderboard import _question_filter as leaderboard_questions
 from forecasts.services.calibration import N_BINS
 from forecasts.services.users import get_user
 
@@ -127,49 +130,36 @@ def check_filters(session: Session, *, tag: str | None, tournament: str | None,
     return tag, tournament_id
 
 
-def _effective_close():
-    """T1 = min(close, known) in stored microseconds, as resolution.effective_close and
-    the leaderboard's date filter define it."""
-    close, known = raw_time(Question.close_at), raw_time(Resolution.known_at)
-    return case((and_(known.is_not(None), known < close), known), else_=close)
-
-
 def _questions(session: Session, user_id: int, tag: str | None, tournament_id: int | None,
                start: datetime | None, end: datetime | None):
-    """Rows (id, slug, title, T1 micros, peer, brier, crowd brier or None, kind) of the user's
-    scored questions in the filters, by (T1, id)."""
-    current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
-    t1 = _effective_close()
-    stmt = (select(Question.id, Question.slug, Question.title, t1, QuestionScore.peer,
+    """Rows (id, slug, title, peer, brier, crowd brier or None, kind) of the user's scored
+    questions in the filters, by id; tag and dates select as the leaderboard's do."""
+    chosen = leaderboard_questions(tag, start, end)
+    stmt = (select(Question.id, Question.slug, Question.title, QuestionScore.peer,
                    QuestionScore.brier, CrowdScore.brier, Question.kind)
             .join(QuestionScore, QuestionScore.question_id == Question.id)
-            .join(Resolution, current)
             .outerjoin(CrowdScore, CrowdScore.question_id == Question.id)
-            .where(QuestionScore.user_id == user_id, Resolution.outcome != ANNULLED,
-                   Question.kind.in_(KINDS)))
-    if tag is not None:
-        stmt = stmt.where(Question.id.in_(select(QuestionTag.question_id)
-                                          .where(QuestionTag.tag == tag)))
+            .where(QuestionScore.user_id == user_id, Question.kind.in_(KINDS),
+                   Question.id.in_(chosen)))
     if tournament_id is not None:
         stmt = stmt.where(Question.id.in_(select(TournamentQuestion.question_id).where(
             TournamentQuestion.tournament_id == tournament_id)))
-    if start is not None:
-        stmt = stmt.where(t1 >= timeutil.to_micros(start))
-    if end is not None:
-        stmt = stmt.where(t1 < timeutil.to_micros(end))
-    return session.execute(stmt.order_by(t1, Question.id)).all()
+    return session.execute(stmt.order_by(Question.id)).all()
 
 
 def _number(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
-def _series(rows) -> list[Point]:
+def _series(rows, t1: np.ndarray) -> list[Point]:
+    """The points of `rows` (by id) with their effective closes `t1` (micros), by (T1, id)."""
+    order = np.lexsort((np.fromiter((r[0] for r in rows), np.int64, len(rows)), t1))
+    rows, t1 = [rows[i] for i in order.tolist()], t1[order]
     n = len(rows)
-    times = np.fromiter((r[3] for r in rows), np.int64, n) / _MICROS
-    peer = np.fromiter((r[4] for r in rows), np.float64, n)
-    brier = np.fromiter((r[5] for r in rows), np.float64, n)
-    crowd = np.fromiter((np.nan if r[6] is None else r[6] for r in rows), np.float64, n)
+    times = t1 / _MICROS
+    peer = np.fromiter((r[3] for r in rows), np.float64, n)
+    brier = np.fromiter((r[4] for r in rows), np.float64, n)
+    crowd = np.fromiter((np.nan if r[5] is None else r[5] for r in rows), np.float64, n)
     relative = brier - crowd  # the leaderboard's relative_brier, question by question
     window = ROLLING_DAYS * _DAY
     peer_mean, count = scoring.rolling_mean(times, peer, window)
@@ -179,9 +169,9 @@ def _series(rows) -> list[Point]:
     relative_mean = np.full(n, np.nan)
     if known.any():
         relative_mean[known] = scoring.rolling_mean(times[known], relative[known], window)[0]
-    return [Point(timeutil.from_micros(int(r[3])), r[1], r[2], float(peer[i]), float(brier[i]),
-                  _number(relative[i]), float(peer_mean[i]), float(brier_mean[i]),
-                  _number(relative_mean[i]), int(count[i]))
+    return [Point(timeutil.from_micros(int(t1[i])), r[1], r[2], float(peer[i]),
+                  float(brier[i]), _number(relative[i]), float(peer_mean[i]),
+                  float(brier_mean[i]), _number(relative_mean[i]), int(count[i]))
             for i, r in enumerate(rows)]  # one point per question shown
 
 
@@ -211,10 +201,10 @@ def _distinct_per(bins: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(pairs[0], minlength=n)
 
 
-def _forecast_figures(session: Session, user_id: int, ids: list[int], kinds: dict[int, str],
-                      n_boot: int, seed: int):
-    """(horizons, discrimination, calibration bins) from the user's forecasts on `ids`."""
-    inputs = score_inputs(session, sorted(ids), user_id=user_id)
+def _forecast_figures(inputs: ScoreInputs, binary_question: np.ndarray, n_boot: int,
+                      seed: int):
+    """(horizons, discrimination, calibration bins) from the user's forecasts in `inputs`
+    (`binary_question` tells which of its questions are binary)."""
     questions, forecasts = inputs.questions, inputs.forecasts
     result = scoring.score_questions(questions, forecasts)
     stood = result.forecast_weight > 0
@@ -230,7 +220,6 @@ def _forecast_figures(session: Session, user_id: int, ids: list[int], kinds: dic
     horizons = [Horizon(label, _number(split.mean_brier[i]), int(split.forecasts[i]),
                         int(split.questions[i])) for i, label in enumerate(split.labels)]
 
-    binary_question = np.array([kinds[int(i)] == "binary" for i in inputs.question_id], bool)
     binary = binary_question[q] if q.size else np.zeros(0, bool)
     bq, bw, by = q[binary], weight[binary], outcome[binary]
     p_yes = forecasts.probs[start[binary] + 1]
@@ -275,10 +264,25 @@ def track_record(session: Session, username: str, *, tag: str | None = None,
                            _calibration(np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
                                         np.zeros(0, np.int64)))
     ids = [int(r[0]) for r in rows]
-    kinds = {int(r[0]): r[7] for r in rows}
-    horizons, discrimination, bins = _forecast_figures(session, user.id, ids, kinds, n_boot,
-                                                       seed)
-    return TrackRecord(user.username, filters, _series(rows), horizons, discrimination, bins)
+
+    def compute() -> tuple[list[Point], list[Horizon], Discrimination | None,
+                           list[CalibrationBin]]:
+        # The engine's inputs: T1 (end_at) of each question and the user's forecasts, in
+        # id order, as the rows are.
+        inputs = score_inputs(session, ids, user_id=user.id)
+        binary = np.fromiter((r[6] == "binary" for r in rows), bool, len(rows))
+        return (_series(rows, inputs.questions.end_at),
+                *_forecast_figures(inputs, binary, n_boot, seed))
+
+    # The figures depend only on the scores (the score version) and on which questions
+    # the filters chose (a tag or tournament edit changes them without a new version).
+    version = score_version.for_cache(session)
+    if version:
+        digest = hashlib.blake2b(np.array(ids, np.int64).tobytes(), digest_size=12).hexdigest()
+        figures = cached(f"track-record:{version}:{user.id}:{n_boot}:{seed}:{digest}", compute)
+    else:
+        figures = compute()
+    return TrackRecord(user.username, filters, *figures)
 
 
 def _empty_horizons() -> list[Horizon]:

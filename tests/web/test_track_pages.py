@@ -106,3 +106,16 @@ def test_empty_states(web, tw):
 
 def test_an_unknown_user_is_404(web, tw):
     assert web.get("/users/nobody/track-record").status_code == 404
+
+
+def test_a_question_added_to_the_tournament_shows_at_once(web, session, tw):
+    from forecasts.services import tournaments
+
+    def slugs():
+        page = web.get(f"/users/alice/track-record?tournament={TOURNAMENT}")
+        return set(re.findall(r'href="/questions/(track-q\d\d)"', page.text))
+    assert slugs() == tw.in_tournament == slugs()  # the second one from the cache
+    extra = sorted(set(tw.slugs) - tw.in_tournament)[0]
+    tournaments.add_questions(session, TOURNAMENT, [extra])
+    session.commit()
+    assert slugs() == tw.in_tournament | {extra}
