@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts import timeutil
 from forecasts.cache import cached
-from forecasts.errors import InvalidInput
+from forecasts.errors import InvalidInput, NotFound
 from forecasts.models import CrowdScore, Question, QuestionScore, TournamentQuestion
 from forecasts.queries import ScoreInputs, score_inputs
 from forecasts.services import browse, score_version, tournaments
@@ -119,12 +119,17 @@ def check_filters(session: Session, *, tag: str | None, tournament: str | None,
                   start: datetime | None, end: datetime | None) -> tuple[str | None, int | None]:
     """(normalised tag, tournament id); InvalidInput for a tag no question has and for a
     start not before the end, NotFound for an unknown tournament."""
+    # The messages name the field, not the value: a page must not reflect what a link put
+    # there (as the leaderboard's filters).
     tag = tag.strip().lower() if tag and tag.strip() else None
     if tag is not None and tag not in browse.tags_in_use(session):
-        raise InvalidInput(f"{tag[:40]!r} is not the tag of any question", where="tag")
+        raise InvalidInput("is not the tag of any question", where="tag")
     tournament_id = None
     if tournament is not None and tournament.strip():
-        tournament_id = tournaments.get(session, tournament.strip()[:80]).id
+        found = tournaments.find(session, tournament.strip()[:80])
+        if found is None:
+            raise NotFound("is not the slug of any tournament", where="tournament")
+        tournament_id = found.id
     if start is not None and end is not None and not start < end:
         raise InvalidInput("the start of the date range must be before its end", where="from")
     return tag, tournament_id
