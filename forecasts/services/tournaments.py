@@ -105,6 +105,12 @@ def list_tournaments(session: Session) -> list[tuple[Tournament, int, int]]:
     return [(t, q, m) for t, q, m in rows]
 
 
+def choices(session: Session) -> list[tuple[str, str]]:
+    """(slug, title) of every tournament by title: the question list's filter."""
+    return [(slug, title) for slug, title in session.execute(
+        select(Tournament.slug, Tournament.title).order_by(Tournament.title, Tournament.slug))]
+
+
 def _questions_by_slug(session: Session, slugs: Iterable[str], *,
                        published: bool = False) -> list[Question]:
     """The named questions, else NotFound naming every unknown slug (with `published`,

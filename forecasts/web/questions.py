@@ -12,7 +12,7 @@ from forecasts.services.paging import page_number
 from forecasts import markdown, timeutil
 from forecasts.db import get_session
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.services import aggregation, browse, question_list, visibility
+from forecasts.services import aggregation, browse, question_list, tournaments, visibility
 from forecasts.services import questions as question_service
 from forecasts.services.forecasts import JustSettled, submit_forecast
 from forecasts.services.question_stats import stats_of
@@ -67,8 +67,8 @@ def index():
         crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},
         hidden={r.question.id for r in rows if r.crowd_hidden},
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
-        stale_days=current_app.config["STALE_DAYS"], tags=browse.tags_in_use(session)), \
-        400 if error else 200
+        stale_days=current_app.config["STALE_DAYS"], tags=browse.tags_in_use(session),
+        tournaments=tournaments.choices(session)), 400 if error else 200
 
 
 @bp.get("/questions/<slug>")

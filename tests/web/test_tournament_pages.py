@@ -336,10 +336,16 @@ def test_the_question_list_filtered_by_tournament(web, cup, session):
     assert shown == set(IN_CUP)
     everything = set(re.findall(r'<h2><a href="/questions/([^"]+)">', web.get("/").text))
     assert shown < everything
-    assert f'name="tournament" value="{CUP}"' in page.text
+    assert f'<option value="{CUP}" selected>Spring cup</option>' in page.text
+    assert '<option value="bare-cup" >Bare cup</option>' in page.text
+    assert 'in <a href="/tournaments/spring-cup">Spring cup</a>' in page.text
     closed = web.get(f"/?tournament={CUP}&status=closed")
     assert set(re.findall(r'<h2><a href="/questions/([^"]+)">', closed.text)) == {"strike-closed"}
     assert "0 questions" in web.get("/?tournament=bare-cup").text
+
+
+def test_the_list_offers_the_tournament_filter_only_when_there_are_tournaments(web, world):
+    assert 'id="tournament"' not in web.get("/").text
 
 
 def test_an_unknown_tournament_in_the_list_is_a_clear_error(web, cup):
