@@ -116,7 +116,11 @@ def central_interval(cdf, lo, hi, level):
     Q(p) = inf {x : F(x) >= p} found by inverting the piecewise-linear CDF
     (lo when F_0 >= p; hi when F_200 < p). Returns (low, high) arrays."""
     rows, lo, hi = _rows_and_range(cdf, lo, hi)
-    level = v.unit_interval("level", level)
+    return _central(rows, lo, hi, v.unit_interval("level", level))
+
+
+def _central(rows, lo, hi, level):
+    """``central_interval`` of validated rows, in chunks that bound memory."""
     out = []
     for p in ((1.0 - level) / 2.0, (1.0 + level) / 2.0):
         part = [quantiles(rows[s:s + _CHECK_ROWS], p, lo[s:s + _CHECK_ROWS],
@@ -152,11 +156,12 @@ def interval_coverage(cdf, y, lo, hi, weight=None, level=0.9) -> Coverage:
     forecast's share of its user's window); default 1 each."""
     rows, y, lo, hi = _inputs(cdf, y, lo, hi)
     w = _weights(weight, rows.shape[0], "the rows of cdf")
-    low, high = central_interval(rows, lo, hi, level)
+    level = v.unit_interval("level", level)
+    low, high = _central(rows, lo, hi, level)
     covered = (low <= y) & (y <= high)
     total = float(w.sum())
     rate = float((w * covered).sum() / total) if total > 0 else float("nan")
-    return Coverage(level=float(level), covered=covered, rate=rate, weight=total)
+    return Coverage(level=level, covered=covered, rate=rate, weight=total)
 
 
 @dataclass(frozen=True, eq=False)

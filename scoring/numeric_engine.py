@@ -30,7 +30,7 @@ from .events import build_events
 from .numeric import cdf_rows
 from .peer import peer_by_pair
 
-_BLOCK_EVENTS = 1 << 11
+_BLOCK_EVENTS = 1 << 13
 _PART_EVENTS = 1 << 17
 
 
@@ -259,8 +259,8 @@ def _score_block(ev, seg_q, questions, cdf):
     for name, x in (("tail", tail), ("p_b", p_b)):
         change = x - np.where(ev.prev >= 0, x[ev.prev], 0.0)
         running[name] = segmented_cumsum(change, ev.seg_start)[query] / n
-    total = _running_rows(rows, ev, position)[position[query]]
-    crowd_crps = crps_from_parts(quad(total) / (n * n), running["tail"], const[query])
+    crowd_q = quad(_running_rows(rows, ev, position))[position[query]]
+    crowd_crps = crps_from_parts(crowd_q / (n * n), running["tail"], const[query])
     crowd_log = -np.log(running["p_b"])
     start = ev.at[ev.seg_start]
     w = dt[query] / (t1 - start)[seg[query]]
