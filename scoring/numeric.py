@@ -25,7 +25,7 @@ def cdf_rows(name, cdf):
     a = v._array(name, cdf, 2)
     if a.shape[1] != GRID + 1:
         raise ValueError(f"{name}: expected {GRID + 1} CDF values per row, got shape {a.shape}")
-    if a.dtype.kind not in "fiu" or a.dtype.kind == "b":
+    if a.dtype.kind not in "fiu":
         raise ValueError(f"{name}: expected numbers, got dtype {a.dtype}")
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float64)
@@ -36,9 +36,11 @@ def cdf_rows(name, cdf):
         block = a[lo:lo + _CHECK_ROWS]
         step = np.diff(block, axis=1)
         if step.size and step.min() < 0.0:
-            row, col = (int(i) for i in np.unravel_index(int(np.argmin(step)), step.shape))
+            first = int(np.flatnonzero(step.ravel() < 0.0)[0])
+            row, col = divmod(first, GRID)
             raise ValueError(f"{name}[{lo + row}]: the CDF decreases from position {col} "
-                             f"({block[row, col]!r}) to {col + 1} ({block[row, col + 1]!r})")
+                             f"({float(block[row, col])!r}) to {col + 1} "
+                             f"({float(block[row, col + 1])!r})")
     return a
 
 
