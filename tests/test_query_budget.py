@@ -39,6 +39,7 @@ PAGES = {
     "tournament page": "/tournaments/{tournament}",
     "question list, tournament": "/?tournament={tournament}",
     "track record": "/users/{user}/track-record",
+    "track record, filtered": "/users/{user}/track-record?tag=security&tournament={tournament}",
 }
 
 

@@ -280,11 +280,15 @@ def track_record(session: Session, username: str, *, tag: str | None = None,
                 *_forecast_figures(inputs, binary, n_boot, seed))
 
     # The figures depend only on the scores (the score version) and on which questions
-    # the filters chose (a tag or tournament edit changes them without a new version).
+    # the filters chose (a tag or tournament edit changes them without a new version);
+    # one entry per filter, so a page's cost does not depend on what was viewed before.
     version = score_version.for_cache(session)
     if version:
         digest = hashlib.blake2b(np.array(ids, np.int64).tobytes(), digest_size=12).hexdigest()
-        figures = cached(f"track-record:{version}:{user.id}:{n_boot}:{seed}:{digest}", compute)
+        chosen = "|".join(str(x) for x in (tag, tournament_id, start and timeutil.iso(start),
+                                           end and timeutil.iso(end)))
+        figures = cached(f"track-record:{version}:{user.id}:{n_boot}:{seed}:{chosen}:{digest}",
+                         compute)
     else:
         figures = compute()
     return TrackRecord(user.username, filters, *figures)
