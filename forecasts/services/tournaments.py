@@ -218,7 +218,8 @@ def _leaderboard(session: Session, tournament: Tournament) -> list[Standing]:
 def tournaments_of_question(session: Session, question_id: int) -> list[Tournament]:
     """The tournaments a question is in, by title."""
     return list(session.scalars(
-        select(Tournament).join(TournamentQuestion, TournamentQuestion.tournament_id == Tournament.id)
+        select(Tournament)
+        .join(TournamentQuestion, TournamentQuestion.tournament_id == Tournament.id)
         .where(TournamentQuestion.question_id == question_id)
         .order_by(Tournament.title, Tournament.slug)))
 

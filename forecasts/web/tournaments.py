@@ -94,7 +94,8 @@ def _details(form: Mapping[str, str], current: Tournament | None = None) -> dict
     value (the input shows no fractions of a second)."""
     out: dict[str, Any] = {"title": form.get("title", ""),
                            "description": form.get("description", "").replace("\r\n", "\n")}
-    for name, kept in (("start", current and current.start_at), ("end", current and current.end_at)):
+    for name, kept in (("start", current and current.start_at),
+                       ("end", current and current.end_at)):
         raw = form.get(name, "").strip()
         if len(raw) > 40:
             raise InvalidInput("is not a date and time such as 2026-01-31T12:00", where=name)

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from forecasts import timeutil
 from forecasts.models import (Question, QuestionScore, Tournament, TournamentMember,
