@@ -20,6 +20,7 @@ bp = Blueprint("track", __name__)
 
 FIELDS = ("tag", "tournament", "from", "to")
 MAX_TEXT = 80
+TABLE_ROWS = 200  # the table lists the latest questions; the API gives every one
 
 
 def _date(raw: str, where: str) -> datetime | None:
@@ -63,6 +64,8 @@ def record(username: str):
     page = render_template(
         "users/track_record.html", user=user, record=result, error=error, form=form,
         chart=track_chart(result.series) if result else None, rolling_days=ROLLING_DAYS,
+        table_rows=result.series[-TABLE_ROWS:] if result else [],
+        api_query={k: v for k, v in form.items() if v},
         tags=browse.tags_in_use(session),
         tournaments=[t for t, _questions, _members in tournaments.list_tournaments(session)],
         filtered=any(form.values()))

@@ -121,3 +121,18 @@ def test_a_question_added_to_the_tournament_shows_at_once(web, session, tw):
     tournaments.add_questions(session, TOURNAMENT, [extra])
     session.commit()
     assert slugs() == tw.in_tournament | {extra}
+
+
+def test_the_table_lists_the_latest_questions_and_links_to_all(web, session, tw, monkeypatch):
+    from forecasts.web import track
+    monkeypatch.setattr(track, "TABLE_ROWS", 5)
+    text = web.get("/users/alice/track-record?tag=tracked").text
+    series = section(text, 'class="track-series"', "</table>")
+    shown = re.findall(r'href="/questions/(track-q\d\d)"', series)
+    record = track_record(session, "alice", tag="tracked", n_boot=10, seed=1)
+    assert shown == [p.question for p in record.series][-5:]
+    assert f"(the latest 5 of {record.questions})" in text
+    assert 'href="/api/v1/users/alice/track-record?tag=tracked"' in text
+    # The chart still draws every question.
+    svg = section(text, "<svg", "</svg>")
+    assert svg.count("<circle") == 3 * record.questions
