@@ -344,11 +344,13 @@ class QuestionScore(Base):
     question_id: Mapped[int] = mapped_column(
         ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
-    brier: Mapped[float] = mapped_column(Float(53))
+    # Numeric and date questions (SPEC section 11) have a CRPS and no Brier (or RPS).
+    brier: Mapped[float | None] = mapped_column(Float(53))
     log: Mapped[float] = mapped_column(Float(53))
     rps: Mapped[float | None] = mapped_column(Float(53))
     peer: Mapped[float] = mapped_column(Float(53))
     coverage: Mapped[float] = mapped_column(Float(53))
+    crps: Mapped[float | None] = mapped_column(Float(53))
 
 
 class QuestionScoreBlock(Base):
@@ -370,9 +372,10 @@ class CrowdScore(Base):
 
     question_id: Mapped[int] = mapped_column(
         ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
-    brier: Mapped[float] = mapped_column(Float(53))
+    brier: Mapped[float | None] = mapped_column(Float(53))  # None for numeric and date
     log: Mapped[float] = mapped_column(Float(53))
     rps: Mapped[float | None] = mapped_column(Float(53))
+    crps: Mapped[float | None] = mapped_column(Float(53))  # numeric and date only
     # The aggregator that made the crowd scored here (`scoring.aggregate`), e.g. "median"
     # or "extremized_mean:1.5": rows made by another than the configured one are rescored.
     aggregator: Mapped[str] = mapped_column(String(60), default="median",

@@ -10,12 +10,14 @@ from sqlalchemy import BigInteger, Select, and_, select, type_coerce
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts.models import ANNULLED, Forecast, Question, QuestionScoreBlock, Resolution
+from forecasts.models import (ANNULLED, CONTINUOUS_KINDS, Forecast, Question, QuestionScoreBlock,
+                              Resolution)
 
 
 # One user's scores on a question inside a QuestionScoreBlock: fixed little-endian layout.
+# Binary and multiple-choice questions have crps NaN; numeric and date ones brier NaN.
 SCORE_RECORD = np.dtype([("user_id", "<i8"), ("brier", "<f8"), ("log", "<f8"), ("peer", "<f8"),
-                         ("coverage", "<f8")])
+                         ("coverage", "<f8"), ("crps", "<f8")])
 
 
 def score_records(session: Session, question_ids: Select) -> np.ndarray:
@@ -65,7 +67,8 @@ def _question_rows(session: Session, question_ids: Sequence[int] | None):
     stmt: Select = (select(Question.id, raw_time(Question.open_at), raw_time(Question.close_at),
                            Question.options_json, Question.ordered, Resolution.outcome,
                            raw_time(Resolution.known_at))
-                    .outerjoin(Resolution, current).order_by(Question.id))
+                    .outerjoin(Resolution, current)
+                    .where(Question.kind.not_in(CONTINUOUS_KINDS)).order_by(Question.id))
     if question_ids is None:
         stmt = stmt.where(Resolution.id.is_not(None), Resolution.outcome != ANNULLED)
     else:
@@ -76,7 +79,8 @@ def _question_rows(session: Session, question_ids: Sequence[int] | None):
 def score_inputs(session: Session, question_ids: Sequence[int] | None = None, *,
                  user_id: int | None = None) -> ScoreInputs:
     """Arrays for `scoring.score_questions`: the given questions, or every resolved one;
-    only one user's forecasts when `user_id` is given.
+    only one user's forecasts when `user_id` is given. Numeric and date questions are
+    left out (`numeric_inputs` reads those).
 
     Unresolved and annulled questions get outcome -1 (not scored).
     """
@@ -104,6 +108,7 @@ def forecast_arrays(session: Session, qid: np.ndarray, n_options: np.ndarray, *,
     """Forecasts on the questions `qid` (ascending ids; `n_options` aligned) in record order,
     with `question` as an index into `qid`."""
     def chosen(stmt: Select) -> Select:
+        stmt = stmt.where(Forecast.cdf.is_(None))  # numeric forecasts: numeric_inputs
         if user_id is not None:
             stmt = stmt.where(Forecast.user_id == user_id)
         if every_resolved:

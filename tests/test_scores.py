@@ -50,7 +50,8 @@ def test_reference_bundles_through_cli(runner, tmp_path, reference, case):
         for got, want in zip(rows, expected_rows):
             assert set(got) == {"rank", "user", "questions", "brier", "log", "peer",
                                 "peer_total", "peer_global", "relative_brier", "coverage",
-                                "interval"}
+                                "interval", "crps"}
+            assert got["crps"] is None  # no numeric question in these bundles
             for key, value in want.items():
                 assert got[key] == value if isinstance(value, (int, str)) else \
                     close(got[key], value), (metric, key)
@@ -157,9 +158,11 @@ def test_score_blocks_hold_exactly_the_stored_rows(runner, tmp_path, reference, 
         with database.session() as s:
             rows = [tuple(r) for r in s.execute(select(
                 QuestionScore.question_id, QuestionScore.user_id, QuestionScore.brier,
-                QuestionScore.log, QuestionScore.peer, QuestionScore.coverage)
+                QuestionScore.log, QuestionScore.peer, QuestionScore.coverage,
+                QuestionScore.crps)
                 .order_by(QuestionScore.question_id, QuestionScore.user_id))]
-            packed = [(q, *r.tolist()) for q, data in s.execute(select(
+            # A block's NaN is the table's NULL (crps of a binary question).
+            packed = [(q, *(None if x != x else x for x in r.tolist())) for q, data in s.execute(select(
                 QuestionScoreBlock.question_id, QuestionScoreBlock.data)
                 .order_by(QuestionScoreBlock.question_id))
                 for r in np.frombuffer(data, SCORE_RECORD)]
@@ -177,7 +180,8 @@ def test_score_blocks_hold_exactly_the_stored_rows(runner, tmp_path, reference, 
     rows_again, packed_again = both()
     assert packed_again == rows_again
     # Rescoring everything may sum in another order: equal to rounding.
-    assert np.allclose(np.array(rows_again), np.array(rows_after), rtol=1e-12, atol=1e-12)
+    assert np.allclose(np.array(rows_again, float), np.array(rows_after, float), rtol=1e-12,
+                       atol=1e-12, equal_nan=True)
 
 
 def test_standing_is_the_users_leaderboard_row(runner, tmp_path, reference, database):
@@ -220,7 +224,7 @@ def test_leaderboard_defaults_to_global_peer_with_the_configured_prior(runner, t
     assert rows[-1] | {"questions": None} == {
         "rank": None, "user": "crowd", "questions": None, "brier": rows[-1]["brier"],
         "log": rows[-1]["log"], "peer": None, "peer_total": None, "peer_global": None,
-        "relative_brier": 0.0, "coverage": None, "interval": None}
+        "relative_brier": 0.0, "coverage": None, "interval": None, "crps": None}
     # LEADERBOARD_PEER_PRIOR=0.5: the coverage sum (about 1.5) is now the larger.
     small = json_out(Runner({**env, "LEADERBOARD_PEER_PRIOR": "0.5"}, tmp_path), "leaderboard")
     for row in small:

@@ -74,7 +74,10 @@ DETAIL = {
              "description": "The resolution rule as stored (SPEC section 4)."},
     "rule_text": {"type": "string", "description": "The rule in plain words."},
 }
-USER_SCORES = {"brier": NUMBER, "log": NUMBER,
+USER_SCORES = {"brier": {**NUMBER, "description": "Not for numeric and date questions."},
+               "crps": {**NUMBER, "description": "Only for numeric and date questions "
+                                                 "(SPEC section 11)."},
+               "log": NUMBER,
                "rps": {**NUMBER, "description": "Only for ordered questions."},
                "peer": NUMBER, "coverage": NUMBER}
 ROW = {
@@ -82,7 +85,11 @@ ROW = {
              "description": "Equal values share a rank; null for the crowd."},
     "user": {"type": "string", "description": '"crowd" for the crowd row.'},
     "questions": {"type": "integer", "minimum": 1},
-    "brier": NUMBER, "log": NUMBER,
+    "brier": {**nullable(NUMBER), "description": "Mean over the questions that have a Brier "
+              "score (not numeric or date ones); null without any."},
+    "log": NUMBER,
+    "crps": {**nullable(NUMBER), "description": "Mean CRPS over the numeric and date "
+             "questions (SPEC section 11), lower is better; null without any."},
     "peer": nullable(NUMBER), "peer_total": nullable(NUMBER),
     "peer_global": {**nullable(NUMBER), "description": "Sum of peer / max(P, sum of "
                     "coverage), P = LEADERBOARD_PEER_PRIOR (30); null for the crowd."},
@@ -147,14 +154,17 @@ SCHEMAS: dict[str, Schema] = {
     "FollowPage": page_of("FollowedQuestion"),
     "LeaderboardRow": closed(ROW),
     "Leaderboard": {"type": "array", "items": ref("LeaderboardRow")},
-    "UserScores": closed(USER_SCORES, optional=("rps",)),
+    "UserScores": closed(USER_SCORES, optional=("brier", "crps", "rps")),
     "Scores": closed({
         "question": {"type": "string"},
         "outcome": {"type": "string"},
+        "value": {**NUMBER, "description": "Numeric and date questions: the resolved "
+                                           "number (for dates, seconds since the epoch)."},
         "users": {"type": "object", "additionalProperties": ref("UserScores"),
                   "description": "Time-averaged scores by username."},
-        "crowd": nullable(closed({"brier": NUMBER, "log": NUMBER})),
-    }),
+        "crowd": nullable(closed({"brier": NUMBER, "crps": NUMBER, "log": NUMBER},
+                                 optional=("brier", "crps"))),
+    }, optional=("value",)),
 }
 COMMENT_BODY = {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT,
                 "description": "Markdown (rendered safely on the site); not only spaces."}

@@ -7,6 +7,7 @@ import os
 import click
 
 from forecasts.commands.common import FORMATS, FORMATS_CSV, Context, emit, pass_ctx, when
+from forecasts.leaderboard_metrics import DEFAULT_METRIC, METRICS
 
 
 @click.command()
@@ -50,14 +51,17 @@ def scores(ctx: Context, slug: str, fmt: str) -> None:
         rows.append({"user": "crowd", **doc["crowd"]})
     if fmt == "table":
         click.echo(f"{slug}: {doc['outcome']}")
-    emit(rows, fmt, ["user", "brier", "log", "rps", "peer", "coverage"])
+    numeric = "value" in doc  # numeric and date questions: CRPS, no Brier or RPS
+    emit(rows, fmt, ["user", "crps", "log", "peer", "coverage"] if numeric
+         else ["user", "brier", "log", "rps", "peer", "coverage"])
 
 
 @click.command()
-@click.option("--metric", type=click.Choice(["peer_global", "brier", "log", "peer", "peer_total"]),
-              default="peer_global", show_default=True,
+@click.option("--metric", type=click.Choice(METRICS), default=DEFAULT_METRIC,
+              show_default=True,
               help="Ranking: global peer (default), mean Brier or log (lower is better), "
-                   "mean or total peer.")
+                   "mean or total peer, mean CRPS over numeric and date questions (lower "
+                   "is better).")
 @click.option("--tag")
 @click.option("--from", "resolved_from", help="Only questions whose effective close is at or after T.")
 @click.option("--to", "resolved_to", help="Only questions whose effective close is before T.")
@@ -91,7 +95,8 @@ def leaderboard(ctx: Context, metric: str, tag: str | None, resolved_from: str |
 @click.option("--plot", "plot_path", help="Also draw a reliability diagram (.svg or .png).")
 @pass_ctx
 def calibration(ctx: Context, username: str, fmt: str, plot_path: str | None) -> None:
-    """Calibration of a user (or `crowd`) over resolved binary questions."""
+    """Calibration of a user (or `crowd`) over resolved binary questions, and the PIT
+    histogram and central-interval coverage over numeric and date ones."""
     from forecasts.services import calibration as cal
 
     if plot_path and not plot_path.lower().endswith((".svg", ".png")):
@@ -117,6 +122,13 @@ def calibration(ctx: Context, username: str, fmt: str, plot_path: str | None) ->
         m = doc["murphy"]
         click.echo(f"Brier (one-sided) {m['brier']:.4f} = reliability {m['reliability']:.4f}"
                    f" - resolution {m['resolution']:.4f} + uncertainty {m['uncertainty']:.4f}")
+    numeric = doc.get("numeric")
+    if numeric:
+        click.echo(f"numeric and date: {numeric['questions']} questions; central 50% interval "
+                   f"covers {numeric['coverage']['50']:.3f}, 90% covers "
+                   f"{numeric['coverage']['90']:.3f}")
+        emit([{"pit": f"{b['low_edge']:.1f}-{b['high_edge']:.1f}", **b} for b in numeric["pit"]],
+             fmt, ["pit", "weight", "density"])
 
 
 COMMANDS = [rescore, scores, leaderboard, calibration]

@@ -1,4 +1,5 @@
-"""Calibration of a user or of the crowd over resolved binary questions (SPEC section 6)."""
+"""Calibration of a user or of the crowd over resolved binary questions (SPEC section 6),
+and over numeric and date ones (SPEC section 11: `numeric_calibration`, under "numeric")."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -12,6 +13,7 @@ from forecasts.cache import cached
 from forecasts.models import ANNULLED, Forecast, Question, Resolution
 from forecasts.queries import score_inputs
 from forecasts.services import aggregation, score_version
+from forecasts.services.numeric_calibration import numeric_calibration
 from forecasts.services.users import get_user
 
 CROWD = "crowd"
@@ -81,6 +83,8 @@ def chart(session: Session, username: str, draw: Callable[[dict[str, Any]], str]
 
 def _calibration(session: Session, username: str,
                  aggregator: scoring.Aggregator = scoring.MEDIAN) -> dict[str, Any]:
+    numeric = numeric_calibration(
+        session, None if username == CROWD else get_user(session, username).id)
     q, p_yes, outcome, weight = _points(session, username, aggregator)
     n_questions = int(len(np.unique(q)))
     edges = np.linspace(0.0, 1.0, N_BINS + 1)
@@ -88,7 +92,8 @@ def _calibration(session: Session, username: str,
         bins = [{"low_edge": float(edges[i]), "high_edge": float(edges[i + 1]), "weight": 0.0,
                  "count": 0, "mean_forecast": None, "observed": None, "low": None, "high": None}
                 for i in range(N_BINS)]
-        return {"user": username, "questions": 0, "bins": bins, "murphy": None}
+        return {"user": username, "questions": 0, "bins": bins, "murphy": None,
+                "numeric": numeric}
     cal = scoring.calibration(p_yes, outcome, weight, n_bins=N_BINS)
     murphy = scoring.murphy_decomposition(p_yes, outcome, weight)
 
@@ -102,4 +107,5 @@ def _calibration(session: Session, username: str,
     return {"user": username, "questions": n_questions, "bins": bins,
             "murphy": {"brier": float(murphy.brier), "reliability": float(murphy.reliability),
                        "resolution": float(murphy.resolution),
-                       "uncertainty": float(murphy.uncertainty)}}
+                       "uncertainty": float(murphy.uncertainty)},
+            "numeric": numeric}

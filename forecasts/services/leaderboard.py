@@ -1,7 +1,11 @@
 """Leaderboards (SPEC section 6) from the persisted per-question scores.
 
 The default ranking is the global peer score, sum(peer) / max(P, sum(coverage)) with
-P = LEADERBOARD_PEER_PRIOR. Every row carries relative_brier, the mean of (the user's
+P = LEADERBOARD_PEER_PRIOR. Numeric and date questions (SPEC section 11) enter log, peer
+and peer_global like the others; they have a CRPS and no Brier, so `brier` is the mean over
+the user's questions that have one and `crps` over those that have one (None without
+any), and the `brier` and `crps` boards rank over only those questions. Every row carries
+relative_brier, the mean of (the user's
 Brier - the crowd's Brier) over the user's questions; the crowd's own row has 0 there
 (it is the baseline), and no peer scores. An interval is None when there is none to give:
 a single question, or the crowd ranked by a peer metric.
@@ -28,18 +32,17 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts import config, csvout
 from forecasts.cache import cached
+from forecasts.leaderboard_metrics import (DEFAULT_METRIC, LOWER_IS_BETTER, METRICS,
+                                           OWN_QUESTIONS)
 from forecasts.errors import InvalidInput
 from forecasts.models import (CrowdScore, LeaderboardSnapshot, Question, QuestionScoreBlock,
                               QuestionTag, Resolution, User)
 from forecasts.queries import SCORE_RECORD, fetch_columns
 from forecasts.services import score_version
 
-METRICS = ("peer_global", "brier", "log", "peer", "peer_total")
-DEFAULT_METRIC = METRICS[0]
 SNAPSHOT_METRICS = (DEFAULT_METRIC,)  # boards stored with every score change
-LOWER_IS_BETTER = ("brier", "log")
 COLUMNS = ("rank", "user", "questions", "brier", "log", "peer", "peer_total", "peer_global",
-           "relative_brier", "coverage", "interval_low", "interval_high")
+           "relative_brier", "coverage", "interval_low", "interval_high", "crps")
 DEFAULT_BOOTSTRAP: int = config.DEFAULTS["LEADERBOARD_BOOTSTRAP"]
 DEFAULT_SEED: int = config.DEFAULTS["LEADERBOARD_SEED"]
 DEFAULT_PEER_PRIOR: float = config.DEFAULTS["LEADERBOARD_PEER_PRIOR"]
@@ -69,7 +72,8 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
                 n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
                 peer_prior: float = DEFAULT_PEER_PRIOR) -> list[dict[str, Any]]:
     """Ranked rows {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
-    "peer_global", "relative_brier", "coverage", "interval"} (SPEC section 8); the crowd's
+    "peer_global", "relative_brier", "coverage", "interval", "crps"} (SPEC section 8);
+    `brier` and `crps` are None for a user without a question having one. The crowd's
     row, if asked for, comes last with rank None. Served from a snapshot or the cache
     when one is current (the same rows as a fresh computation)."""
     if metric not in METRICS:
@@ -103,8 +107,8 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
 def compute(session: Session, chosen, metric: str, min_questions: int, with_crowd: bool,
             n_boot: int, seed: int, peer_prior: float) -> list[dict[str, Any]]:
     """The board of the `chosen` questions computed from the stored scores (no cache)."""
-    board = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior)
-    out = _rows(session, board, range(len(board.user)))
+    board, means = _board(session, chosen, metric, min_questions, n_boot, seed, peer_prior)
+    out = _rows(session, board, means, range(len(board.user)))
     out.sort(key=lambda r: (r["rank"], r["user"].lower()))
     if with_crowd:
         crowd = _crowd_row(session, chosen, metric, n_boot, seed)
@@ -194,13 +198,43 @@ def _score_records(session: Session, chosen) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _board(session: Session, chosen, metric: str, min_questions: int, n_boot: int, seed: int,
-           peer_prior: float) -> scoring.Leaderboard:
+           peer_prior: float) -> tuple[scoring.Leaderboard, dict[str, np.ndarray]]:
+    """The engine's board and, aligned with its rows, the means that skip questions
+    without the score: "brier", "crps" and "relative_brier" (NaN where none)."""
     # Ordered by (question, user), so the bootstrap intervals agree across databases.
     records, crowd_brier = _score_records(session, chosen)
-    return scoring.leaderboard(records["user_id"],
-                               {k: records[k] for k in ("brier", "log", "peer", "coverage")},
-                               metric=metric, min_questions=min_questions, n_boot=n_boot,
-                               seed=seed, peer_prior=peer_prior, crowd_brier=crowd_brier)
+    if metric in OWN_QUESTIONS:
+        keep = ~np.isnan(records[metric])
+        records, crowd_brier = records[keep], crowd_brier[keep]
+    values = {k: records[k] for k in ("log", "peer", "coverage")}
+    # The engine ranks "brier" on whichever score the board is of; the other rows' NaN
+    # are zeros for it, and the means below replace the column it gives.
+    ranked = "crps" if metric == "crps" else "brier"
+    values["brier"] = np.nan_to_num(records[ranked], nan=0.0)
+    board = scoring.leaderboard(records["user_id"], values,
+                                metric="brier" if metric == "crps" else metric,
+                                min_questions=min_questions, n_boot=n_boot, seed=seed,
+                                peer_prior=peer_prior,
+                                crowd_brier=None if metric == "crps" else crowd_brier)
+    user = records["user_id"]
+    has_brier = ~np.isnan(records["brier"])
+    means = {"brier": _means(board.user, user, records["brier"], has_brier),
+             "crps": _means(board.user, user, records["crps"], ~np.isnan(records["crps"])),
+             "relative_brier": _means(board.user, user, records["brier"] - crowd_brier,
+                                      has_brier)}
+    return board, means
+
+
+def _means(board_user: np.ndarray, user: np.ndarray, x: np.ndarray,
+           mask: np.ndarray) -> np.ndarray:
+    """Per user of `board_user`, the mean of `x` over their rows where `mask` holds (a NaN
+    there makes it NaN), NaN for a user with none."""
+    ids, code = np.unique(user, return_inverse=True)
+    total = np.bincount(code, weights=np.where(mask, x, 0.0), minlength=ids.size)
+    count = np.bincount(code, weights=mask.astype(np.float64), minlength=ids.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
+    return mean[np.searchsorted(ids, board_user)]
 
 
 def _number(x: float) -> float | None:
@@ -212,37 +246,53 @@ def _interval(low: float, high: float) -> list[float] | None:
     return None if np.isnan(low) or np.isnan(high) else [float(low), float(high)]
 
 
-def _rows(session: Session, board: scoring.Leaderboard, which) -> list[dict[str, Any]]:
-    """Rows of ``board`` at the positions ``which``, with usernames."""
+def _rows(session: Session, board: scoring.Leaderboard, means: dict[str, np.ndarray],
+          which) -> list[dict[str, Any]]:
+    """Rows of ``board`` at the positions ``which``, with usernames and ``means``."""
     ids = [int(board.user[i]) for i in which]
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     return [{"rank": int(board.rank[i]), "user": names[int(board.user[i])],
-             "questions": int(board.questions[i]), "brier": float(board.brier[i]),
+             "questions": int(board.questions[i]), "brier": _number(means["brier"][i]),
              "log": float(board.log[i]), "peer": float(board.peer[i]),
              "peer_total": float(board.peer_total[i]),
              "peer_global": float(board.peer_global[i]),
-             "relative_brier": _number(board.relative_brier[i]),
+             "relative_brier": _number(means["relative_brier"][i]),
              "coverage": float(board.coverage[i]),
-             "interval": _interval(board.interval_low[i], board.interval_high[i])}
+             "interval": _interval(board.interval_low[i], board.interval_high[i]),
+             "crps": _number(means["crps"][i])}
             for i in which]
 
 
 def _crowd_row(session: Session, chosen, metric: str, n_boot: int, seed: int) -> dict | None:
-    brier, log = fetch_columns(session, select(CrowdScore.brier, CrowdScore.log)
-                               .where(CrowdScore.question_id.in_(chosen))
-                               .order_by(CrowdScore.question_id), (np.float64, np.float64))
+    brier, log, crps = fetch_columns(session, select(CrowdScore.brier, CrowdScore.log,
+                                                     CrowdScore.crps)
+                                     .where(CrowdScore.question_id.in_(chosen))
+                                     .order_by(CrowdScore.question_id),
+                                     (np.float64, np.float64, np.float64))
+    if metric in OWN_QUESTIONS:
+        keep = ~np.isnan(brier if metric == "brier" else crps)
+        brier, log, crps = brier[keep], log[keep], crps[keep]
     if not brier.size:
         return None
     interval = None  # the crowd has no peer score, so no interval of one
     if metric in LOWER_IS_BETTER:
         zeros = np.zeros(brier.size)
+        ranked = crps if metric == "crps" else brier
         board = scoring.leaderboard(np.zeros(brier.size, np.int64),
-                                    {"brier": brier, "log": log, "peer": zeros, "coverage": zeros + 1},
-                                    metric=metric, n_boot=n_boot, seed=seed)
+                                    {"brier": np.nan_to_num(ranked, nan=0.0), "log": log,
+                                     "peer": zeros, "coverage": zeros + 1},
+                                    metric="log" if metric == "log" else "brier",
+                                    n_boot=n_boot, seed=seed)
         interval = _interval(board.interval_low[0], board.interval_high[0])
-    return {"rank": None, "user": "crowd", "questions": brier.size, "brier": float(brier.mean()),
+
+    def mean(x: np.ndarray) -> float | None:
+        x = x[~np.isnan(x)]
+        return float(x.mean()) if x.size else None
+
+    return {"rank": None, "user": "crowd", "questions": brier.size, "brier": mean(brier),
             "log": float(log.mean()), "peer": None, "peer_total": None, "peer_global": None,
-            "relative_brier": 0.0, "coverage": None, "interval": interval}
+            "relative_brier": 0.0 if mean(brier) is not None else None, "coverage": None,
+            "interval": interval, "crps": mean(crps)}
 
 
 def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ bp = Blueprint("leaderboard", __name__)
 
 METRIC_NAMES = {"peer_global": "Global peer score", "brier": "Brier score",
                 "log": "Log score", "peer": "Peer score (mean)",
-                "peer_total": "Peer score (total)"}
+                "peer_total": "Peer score (total)", "crps": "CRPS (numeric and date)"}
 # One line per metric for the page's legend; {prior} is LEADERBOARD_PEER_PRIOR.
 METRIC_HELP = {
     "peer_global": "Your peer scores summed, divided by the larger of {prior} and your total "
@@ -31,6 +31,9 @@ METRIC_HELP = {
     "peer": "Mean over your questions of how much better your log score was than the other "
             "forecasters’ at the same time, ×100. Higher is better.",
     "peer_total": "Your peer scores summed over your questions. Higher is better.",
+    "crps": "Mean over your numeric and date questions of how far your distribution was "
+            "from the outcome (continuous ranked probability score, as a share of the "
+            "range; 0 is a perfect point forecast). Lower is better.",
 }
 MAX_MIN_QUESTIONS = 1_000_000
 DEFAULT_FORM = {"metric": board.DEFAULT_METRIC, "tag": "", "min_questions": "1", "from": "",

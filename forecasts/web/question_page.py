@@ -198,7 +198,9 @@ def question_context(session: Session, question: Question, user: User | None, no
         "mine": mine[::-1], "form": form,
         **thread_context(session, question, user, resolution, now, has_forecast=bool(mine)),
         "scores": doc, "my_scores": (doc or {}).get("users", {}).get(user.username) if user else None,
-        "score_table": sorted((doc or {}).get("users", {}).items(), key=lambda kv: kv[1]["brier"]),
+        # Numeric and date questions have a CRPS where others have a Brier.
+        "score_table": sorted((doc or {}).get("users", {}).items(),
+                              key=lambda kv: kv[1].get("brier", kv[1].get("crps"))),
         "audit": audit, "late_changes": history.late, "settled_by": settled_by,
         "following": user is not None and follows.is_following(session, user, question),
         "tournaments": tournaments.tournaments_of_question(session, question.id),

@@ -67,7 +67,8 @@ def test_rows_rank_forecasters(api, scored):
     bob = next(r for r in ranked if r["user"] == "bob")
     assert bob["questions"] == 2
     assert set(bob) == {"rank", "user", "questions", "brier", "log", "peer", "peer_total",
-                        "peer_global", "relative_brier", "coverage", "interval"}
+                        "peer_global", "relative_brier", "coverage", "interval", "crps"}
+    assert bob["crps"] is None  # no numeric question here
     assert bob["peer_global"] == pytest.approx(bob["peer_total"] / 30)  # coverage sum < 30
     assert len(bob["interval"]) == 2 and bob["interval"][0] < bob["interval"][1]
     # One question: no interval at all.

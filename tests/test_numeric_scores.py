@@ -1,0 +1,204 @@
+"""Numeric and date questions in the product (SPEC section 11): the rescore path stores
+what scoring.score_numeric gives on the stored CDFs and what a plain-Python reading of
+the rows gives; `forecasts scores` carries it; the reference cases come out of the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+import scoring
+from forecasts.models import (CrowdScore, Forecast, Question, QuestionScore, QuestionScoreBlock,
+                              User)
+from forecasts.numeric_inputs import numeric_inputs
+from forecasts.queries import SCORE_RECORD
+from forecasts import cdf as cdf_codec
+from tests import numeric_world as w
+from tests.scoring import numeric_reference as ref
+
+TOL = 1e-9
+# The reference's hand values are of exact CDFs; stored CDFs are float32 multiples of
+# 2**-24 (forecasts.cdf), so k/200 moves by up to 2**-25. The CRPS, an integral, stays
+# within 1e-9 here; a bucket's p_b = 1/200 moves by ~5e-9 relative 1e-6, and so does its
+# log; the peer (50 times differences of logs) by ~1e-4.
+STORED_TOL = {"crps": TOL, "log": 2e-6, "peer": 2e-4, "coverage": TOL}
+
+
+def json_out(runner, *args):
+    result = runner(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _random_cdf(rng, lo, hi, open_lower, open_upper):
+    a, b, c = np.sort(rng.uniform(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), 3))
+    return cdf_codec.quantiles_to_cdf({0.1: a, 0.5: b, 0.9: c}, lo, hi, open_lower, open_upper)
+
+
+def _world(database, seed=7):
+    """Three numeric/date questions, four users: ties, a forecast before open and one
+    after T1 (not scored), known_at truncation, outcomes inside and outside the range."""
+    rng = np.random.default_rng(seed)
+    specs = [("rain", "numeric", 0.0, 50.0, False, True, 61.0, None),
+             ("gdp", "numeric", -5.0, 5.0, True, True, 1.25, 70.0),
+             ("launch", "date", 1.8e9, 1.8e9 + 86400 * 30, False, False, 1.8e9 + 86400 * 3, None)]
+    with database.transaction() as session:
+        ids = w.user_ids(session, ["ana", "ben", "cy", "dee"])
+        for slug, kind, lo, hi, ol, ou, y, known in specs:
+            q = w.add_question(session, slug, lo, hi, kind=kind, open_lower=ol, open_upper=ou)
+            times = [-5.0, 0.0, 0.0, 10.0, 25.0, 25.0, 40.0, 90.0]
+            users = ["ana", "ben", "ana", "cy", "ben", "dee", "ana", "cy"]
+            for t, name in zip(times, users):
+                w.add_forecast(session, q, ids[name], t, _random_cdf(rng, lo, hi, ol, ou))
+            w.resolve(session, q, y, known)
+    w.rescore(database)
+    return [s[0] for s in specs]
+
+
+def test_stored_scores_equal_the_engine_and_a_plain_recomputation(database):
+    slugs = _world(database)
+    with database.session() as session:
+        qs, plain_q, plain_f = w.plain_inputs(session, slugs)
+        stored = {(r.question_id, r.user_id): r for r in session.scalars(select(QuestionScore))}
+        crowd = {r.question_id: r for r in session.scalars(select(CrowdScore))}
+        # The engine on arrays built here, not through numeric_inputs.
+        engine = scoring.score_numeric(
+            scoring.NumericQuestions(
+                open_at=np.array(plain_q["open_at"], np.int64),
+                close_at=np.array(plain_q["close_at"], np.int64),
+                end_at=np.array(plain_q["end_at"], np.int64),
+                outcome=np.array(plain_q["outcome"]), range_min=np.array(plain_q["range_min"]),
+                range_max=np.array(plain_q["range_max"])),
+            scoring.NumericForecasts(question=np.array(plain_f["question"]),
+                                     user=np.array(plain_f["user"]),
+                                     at=np.array(plain_f["at"], np.int64),
+                                     cdf=np.array(plain_f["cdf"])))
+    plain = ref.score_numeric(plain_q, plain_f)
+    assert len(stored) == len(engine.user) == len(plain["rows"]) == 12  # 4 users x 3 questions
+    for i in range(len(engine.user)):
+        row = stored[(qs[engine.question[i]].id, int(engine.user[i]))]
+        assert row.brier is None and row.rps is None
+        for name in ("crps", "log", "peer", "coverage"):
+            assert getattr(row, name) == pytest.approx(getattr(engine, name)[i], abs=TOL, rel=TOL)
+    for (qi, user), values in plain["rows"].items():
+        row = stored[(qs[qi].id, user)]
+        for name, value in values.items():
+            assert getattr(row, name) == pytest.approx(value, abs=TOL, rel=TOL), (qi, user, name)
+    for qi, values in plain["crowd"].items():
+        row = crowd[qs[qi].id]
+        assert row.brier is None and row.rps is None
+        assert row.crps == pytest.approx(values["crps"], abs=TOL, rel=TOL)
+        assert row.log == pytest.approx(values["log"], abs=TOL, rel=TOL)
+
+
+def test_numeric_inputs_read_the_stored_cdfs_exactly(database):
+    _world(database)
+    with database.session() as session:
+        inputs = numeric_inputs(session)
+        rows = session.execute(select(QuestionScore.question_id).distinct()).all()
+        assert len(inputs.question_id) == len(rows) == 3
+        forecasts = session.execute(select(Forecast).order_by(Forecast.id)).scalars().all()
+        assert inputs.forecast_id.tolist() == [f.id for f in forecasts]
+        assert np.array_equal(np.asarray(inputs.forecasts.cdf, np.float64),
+                              np.array([f.cdf_values for f in forecasts]))
+
+
+def test_blocks_carry_crps_and_no_brier_for_numeric_questions(database):
+    _world(database)
+    with database.session() as session:
+        for qid, data in session.execute(select(QuestionScoreBlock.question_id,
+                                                QuestionScoreBlock.data)):
+            records = np.frombuffer(data, SCORE_RECORD)
+            rows = session.execute(select(QuestionScore.user_id, QuestionScore.crps,
+                                          QuestionScore.log, QuestionScore.peer,
+                                          QuestionScore.coverage)
+                                   .where(QuestionScore.question_id == qid)
+                                   .order_by(QuestionScore.user_id)).all()
+            assert np.isnan(records["brier"]).all()
+            assert records["user_id"].tolist() == [r[0] for r in rows]
+            for j, name in enumerate(("crps", "log", "peer", "coverage"), start=1):
+                assert records[name].tolist() == [r[j] for r in rows]
+
+
+def test_scores_command_for_a_numeric_question(runner, database):
+    _world(database)
+    doc = json_out(runner, "scores", "gdp")
+    assert doc["question"] == "gdp" and doc["value"] == 1.25
+    with database.session() as session:
+        q = session.query(Question).filter_by(slug="gdp").one()
+        names = dict(session.execute(select(User.id, User.username)).all())
+        rows = {names[r.user_id]: r for r in session.scalars(
+            select(QuestionScore).where(QuestionScore.question_id == q.id))}
+        crowd = session.get(CrowdScore, q.id)
+    assert set(doc["users"]) == set(rows)
+    for name, values in doc["users"].items():
+        assert set(values) == {"crps", "log", "peer", "coverage"}  # no brier, no rps
+        for key, value in values.items():
+            assert value == getattr(rows[name], key)
+    assert doc["crowd"] == {"crps": crowd.crps, "log": crowd.log}
+    table = runner("scores", "gdp", "--format", "csv")
+    assert table.exit_code == 0 and table.stdout.splitlines()[0] == "user,crps,log,peer,coverage"
+
+
+def _case_world(database, case) -> tuple[str, list[str]]:
+    """One question of a reference case; flat cases put each CDF with its own user,
+    standing from T0 to the close (so the time average is the per-forecast score)."""
+    lo, hi = case["range"]
+    slug = case["id"].replace("_", "-")
+    if "forecasts" in case:
+        entries = [(f["user"], f["at"], f["cdf"]) for f in case["forecasts"]]
+        close, known = case["close_at"], case.get("known_at")
+    else:
+        entries = [(f"u{i}", 0, knots) for i, knots in enumerate(case["cdf"])]
+        close, known = 100, None
+    values = [w.from_knots(knots) for _, _, knots in entries]
+    with database.transaction() as session:
+        ids = w.user_ids(session, sorted({e[0] for e in entries}))
+        q = w.add_question(session, slug, lo, hi, close=close,
+                           open_lower=any(v[0] > 0 for v in values),
+                           open_upper=any(v[-1] < 1 for v in values))
+        for (name, t, _), v in zip(entries, values):
+            w.add_forecast(session, q, ids[name], t, v)
+        w.resolve(session, q, case["y"], known)
+    w.rescore(database)
+    return slug, [e[0] for e in entries]
+
+
+def _numeric_cases():
+    from pathlib import Path
+    doc = json.loads((Path(__file__).parent / "reference" / "scoring_cases.json").read_text())
+    return doc.get("numeric", [])
+
+
+@pytest.mark.parametrize("case", _numeric_cases(), ids=lambda c: c["id"])
+def test_reference_numeric_cases_through_cli(runner, database, case):
+    slug, users = _case_world(database, case)
+    doc = json_out(runner, "scores", slug)
+    # Exactly (1e-9) the engine on the stored CDFs ...
+    with database.session() as session:
+        inputs = numeric_inputs(session)
+        names = dict(session.execute(select(User.id, User.username)).all())
+    engine = scoring.score_numeric(inputs.questions, inputs.forecasts)
+    for i in range(len(engine.user)):
+        got = doc["users"][names[int(engine.user[i])]]
+        for name in ("crps", "log", "peer", "coverage"):
+            assert got[name] == pytest.approx(getattr(engine, name)[i], abs=TOL, rel=TOL)
+    assert doc["crowd"]["crps"] == pytest.approx(engine.crowd_crps[0], abs=TOL, rel=TOL)
+    assert doc["crowd"]["log"] == pytest.approx(engine.crowd_log[0], abs=TOL, rel=TOL)
+    # ... and the hand-checked values up to what float32 storage moves them.
+    if "expected" in case:
+        expected = dict(case["expected"])
+        crowd = expected.pop("crowd")
+        for name, values in expected.items():
+            for key, value in values.items():
+                assert doc["users"][name][key] == pytest.approx(value, abs=STORED_TOL[key])
+        for key in ("crps", "log"):
+            assert doc["crowd"][key] == pytest.approx(crowd[key], abs=STORED_TOL[key])
+        return
+    for key in ("crps", "log", "peer"):
+        for i, value in enumerate(case.get(key, [])):
+            assert doc["users"][users[i]][key] == pytest.approx(value, abs=STORED_TOL[key])
+    for name in users:
+        assert doc["users"][name]["coverage"] == pytest.approx(1.0, abs=TOL)
