@@ -1,4 +1,4 @@
-"""Every state-changing route of the community blueprints refuses a forged POST (no CSRF
+"""Every state-changing route of the community and tournament blueprints refuses a forged POST (no CSRF
 token), found from the URL map so that a route added later is covered too. The one
 exception is the one-click unsubscribe, whose signed token is its credential (RFC 8058
 mail clients POST without a session or a form)."""
@@ -8,7 +8,7 @@ import re
 
 from forecasts.models import Follow, Forecast, User
 
-BLUEPRINTS = ("comments", "notifications", "account", "follows")
+BLUEPRINTS = ("comments", "notifications", "account", "follows", "tournaments")
 EXEMPT = {"notifications.unsubscribe_confirm"}
 VALUES = {"slug": "strike-open", "comment_id": "1", "token": "not-a-token", "username": "alice"}
 
