@@ -59,7 +59,10 @@ def _print_settled(slug: str, done: Any, *, dry_run: bool = False) -> None:
 @pass_ctx
 def resolve(ctx: Context, slug: str, outcome: str, known_at: str | None, note: str,
             force: bool, dry_run: bool) -> None:
-    """Resolve a question, cascade to dependent rules, rescore: one transaction."""
+    """Resolve a question, cascade to dependent rules, rescore: one transaction.
+
+    OUTCOME is a label (yes/no, an option), or for a numeric question a number and for a
+    date question an ISO 8601 timestamp; put `--` before a negative number."""
     from forecasts.services import corrections
 
     moment = when(known_at, "--known-at")

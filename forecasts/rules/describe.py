@@ -68,6 +68,13 @@ def _bins(rule, question):
             "A value exactly on an edge falls in the upper bin.")
 
 
+def _value(rule, question):
+    unit = getattr(question, "unit", None)
+    return (f"Resolves to the last value of the series {rule['series']} recorded at or "
+            f"before close ({_when(question.close_at)})"
+            f"{f', in {unit}' if unit else ''}.")
+
+
 def _conditional(rule, question):
     condition = rule["condition"]
     wanted = rule["outcome"]
@@ -87,5 +94,5 @@ def _combination(rule, question):
 
 _WRITERS = {
     "manual": _manual, "deadline": _deadline, "threshold": _threshold, "bins": _bins,
-    "conditional": _conditional, "any_of": _combination, "all_of": _combination,
+    "value": _value, "conditional": _conditional, "any_of": _combination, "all_of": _combination,
 }

@@ -8,6 +8,9 @@ made after it do not exist yet. Edge semantics, fixed here and tested:
   at or before close_at (one exactly at close_at counts; one before open_at counts too,
   since a level such as a tariff rate stays in force until it changes). Of two
   observations at the same instant, the later-recorded one is the later.
+- `value` (numeric questions) takes the last observation at or before close_at, as bins
+  do; its number is the resolution's value. Beyond a closed side of the range it decides
+  nothing (a forecast gives that no probability, SPEC §11): an administrator resolves.
 - A value exactly on a threshold satisfies >= and <=, not > or <. A value exactly on a
   bin edge belongs to the upper bin: bins include their lower edge.
 - conditional: annulled once the condition question resolves otherwise or is annulled;
@@ -52,6 +55,11 @@ class QuestionFacts:
     open_at: datetime
     close_at: datetime
     rule: dict[str, Any] = field(default_factory=lambda: {"type": "manual"})
+    # Numeric and date questions: the range and its open sides (SPEC §11).
+    range_min: float | None = None
+    range_max: float | None = None
+    open_lower: bool = False
+    open_upper: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,8 @@ class Decision:
     known_at: datetime | None
     evidence: dict[str, Any]
     reason: str
+    # Numeric questions: the number resolved to (outcome is its `value_outcome` text).
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,16 @@ def _point(p: Point) -> dict[str, Any]:
 def number(value: float) -> str:
     """A number as people write it: 200 rather than 200.0."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def value_outcome(kind: str, value: float) -> str:
+    """The outcome text of a numeric or date resolution, the one definition: a numeric
+    question's value as `number` writes it (200, 0.25), a date's as ISO 8601 UTC
+    (value in seconds since the epoch, to the microsecond). Resolution.value holds the
+    number itself, which scores read; this text is what lists and logs show."""
+    if kind == "date":
+        return timeutil.iso(timeutil.from_micros(round(value * 1e6))) or ""
+    return number(value)
 
 
 def _manual(rule, question, facts):
@@ -189,6 +209,28 @@ def _bins(rule, question, facts):
                     f"{_iso(last.at)}, in bin {label!r}")
 
 
+def _value(rule, question, facts):
+    series = rule["series"]
+    if facts.now < question.close_at:
+        return Undecided(f"waiting for close at {_iso(question.close_at)}")
+    last = _last_at_close(facts.points(series), question.close_at)
+    if last is None:
+        return Undecided(f"no observation of {series} at or before close")
+    lo, hi = getattr(question, "range_min", None), getattr(question, "range_max", None)
+    beyond = None
+    if lo is not None and last.value < lo and not question.open_lower:
+        beyond = f"below the closed lower bound {number(lo)}"
+    elif hi is not None and last.value > hi and not question.open_upper:
+        beyond = f"above the closed upper bound {number(hi)}"
+    if beyond is not None:
+        return Undecided(f"last {series} at or before close, {number(last.value)} at "
+                         f"{_iso(last.at)}, is {beyond}; an administrator must resolve it")
+    return Decision(value_outcome(question.kind, last.value), question.close_at,
+                    {"rule": "value", "series": series, "observation": _point(last)},
+                    f"last {series} at or before close: {number(last.value)} at "
+                    f"{_iso(last.at)}", value=last.value)
+
+
 def _conditional(rule, question, facts):
     slug, wanted = rule["condition"], rule["outcome"]
     settled = facts.outcome(slug)
@@ -204,7 +246,7 @@ def _conditional(rule, question, facts):
     then.evidence.pop("as_of", None)
     return Decision(then.outcome, then.known_at,
                     {"rule": "conditional", "condition": condition, "then": then.evidence},
-                    f"condition {slug} met; {then.reason}")
+                    f"condition {slug} met; {then.reason}", value=then.value)
 
 
 def _settled_words(outcome: str) -> str:
@@ -236,5 +278,5 @@ def _combination(rule, question, facts):
 
 _RULES = {
     "manual": _manual, "deadline": _deadline, "threshold": _threshold, "bins": _bins,
-    "conditional": _conditional, "any_of": _combination, "all_of": _combination,
+    "value": _value, "conditional": _conditional, "any_of": _combination, "all_of": _combination,
 }

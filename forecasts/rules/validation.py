@@ -11,12 +11,14 @@ from forecasts.numbers import finite_number
 SERIES = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 OPERATORS = (">=", ">", "<=", "<")
 WHEN = ("any", "close")
-RULE_TYPES = ("manual", "deadline", "threshold", "bins", "conditional", "any_of", "all_of")
+RULE_TYPES = ("manual", "deadline", "threshold", "bins", "value", "conditional", "any_of",
+              "all_of")
 _FIELDS = {
     "manual": {"type"},
     "deadline": {"type", "default"},
     "threshold": {"type", "series", "op", "value", "when"},
     "bins": {"type", "series", "edges"},
+    "value": {"type", "series"},
     "conditional": {"type", "condition", "outcome", "then"},
     "any_of": {"type", "questions"},
     "all_of": {"type", "questions"},
@@ -106,6 +108,13 @@ def _bins(rule, shape, lookup, slug, where):
     return {"type": "bins", "series": _series(rule, where), "edges": values}
 
 
+def _value(rule, shape, lookup, slug, where):
+    if shape.kind != "numeric":
+        raise InvalidInput("a value rule needs a numeric question (a date question is "
+                           "resolved by an administrator)", where=where)
+    return {"type": "value", "series": _series(rule, where)}
+
+
 def _other(ref, lookup, slug, where) -> QuestionShape:
     if not isinstance(ref, str):
         raise InvalidInput(f"{ref!r} is not a question slug", where=where)
@@ -148,7 +157,7 @@ def _combination(rule, shape, lookup, slug, where):
 
 _CHECKERS = {
     "manual": _manual, "deadline": _deadline, "threshold": _threshold, "bins": _bins,
-    "conditional": _conditional, "any_of": _combination, "all_of": _combination,
+    "value": _value, "conditional": _conditional, "any_of": _combination, "all_of": _combination,
 }
 
 

@@ -109,7 +109,7 @@ def cascade(session: Session, slug: str, *, actor: str, now: datetime,
             resolutions.settle(session, row, verdict.outcome, known_at=verdict.known_at,
                                note=verdict.reason, actor=actor, source="cascade", force=True,
                                now=now, evidence=verdict.evidence, rescore=False,
-                               aggregator=aggregator)
+                               aggregator=aggregator, value=verdict.value)
             outcomes[dependent] = Settled(verdict.outcome, effective_known(
                 facts_q, verdict.outcome, verdict.known_at), now)
             changes.append(Change(dependent, was and was.outcome, verdict.outcome, verdict.reason))

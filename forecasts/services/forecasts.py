@@ -1,17 +1,22 @@
-"""Forecasts: validating probabilities and recording (append-only) forecasts."""
+"""Forecasts: validating probabilities (or a numeric or date question's CDF, SPEC §11)
+and recording (append-only) forecasts."""
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+import numpy as np
+
 import scoring
-from forecasts import timeutil
+from forecasts import cdf as cdf_codec, timeutil
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.models import ANNULLED, PUBLISHED, Forecast, Question, User
+from forecasts.models import ANNULLED, CONTINUOUS_KINDS, PUBLISHED, Forecast, Question, User
 from forecasts.numbers import finite_number
 from forecasts.services import comments, follows, question_stats
 from forecasts.services.questions import current_resolution, lock_question
@@ -55,10 +60,79 @@ def check_vector(values: object, n_options: int, *, where: str = "probabilities"
     return probs
 
 
+def check_cdf(values: object, *, open_lower: bool, open_upper: bool,
+              where: str = "forecast.cdf") -> bytes:
+    """A numeric or date forecast's CDF checked by SPEC §11 (`cdf.validate_cdf`, naming
+    the index and the rule), in its stored 804 bytes."""
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise InvalidInput(f"must be a list of {cdf_codec.POINTS} numbers F_0..F_200",
+                           where=where)
+    checked = cdf_codec.validate_cdf(values, open_lower=open_lower, open_upper=open_upper,
+                                     where=where)
+    return cdf_codec.encode(checked)
+
+
+_DECIMAL = re.compile(r"^[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?$")
+
+
+def quantile_points(quantiles: object, *, where: str = "forecast.quantiles"
+                    ) -> dict[float, object]:
+    """`{probability: value}` with probabilities as floats: JSON gives its keys as text
+    ("0.1"), which must be plain decimal numbers, each probability given once."""
+    if not isinstance(quantiles, Mapping):
+        raise InvalidInput('must be an object {"probability": value}, e.g. '
+                           '{"0.1": 12.5, "0.5": 20, "0.9": 31}', where=where)
+    points: dict[float, object] = {}
+    for key, value in quantiles.items():
+        if isinstance(key, str):
+            if not _DECIMAL.match(key.strip()):
+                raise InvalidInput(f"{key[:40]!r} is not a probability such as \"0.1\"",
+                                   where=f"{where}[{key[:40]!r}]")
+            p = float(key.strip())
+        else:
+            p = finite_number(key, where=f"{where}[{key!r}]")
+        if p in points:
+            raise InvalidInput(f"the probability {p} is given twice", where=f"{where}[{key!r}]")
+        points[p] = value
+    return points
+
+
+def check_continuous(question: Question, probability: object, probabilities: object,
+                     cdf: object, quantiles: object = None, *,
+                     where: str = "forecast") -> bytes:
+    """The stored CDF of a forecast on a numeric or date question: its `cdf`, or one made
+    from `quantiles` (cdf.quantiles_to_cdf on the question's range); probabilities are
+    refused."""
+    kind = question.kind
+    if probability is not None or probabilities is not None:
+        given = "probability" if probability is not None else "probabilities"
+        raise InvalidInput(f"a {kind} question takes a 'cdf' of {cdf_codec.POINTS} values "
+                           f"(SPEC §11) or 'quantiles', not {given!r}", where=f"{where}.{given}")
+    open_lower, open_upper = bool(question.open_lower), bool(question.open_upper)
+    if cdf is not None and quantiles is not None:
+        raise InvalidInput("give either 'cdf' or 'quantiles', not both", where=where)
+    if quantiles is not None:
+        assert question.range_min is not None and question.range_max is not None
+        at = f"{where}.quantiles"
+        cdf = cdf_codec.quantiles_to_cdf(quantile_points(quantiles, where=at),
+                                         question.range_min, question.range_max,
+                                         open_lower, open_upper, where=at)
+    if cdf is None:
+        raise InvalidInput("is missing (or give 'quantiles')", where=f"{where}.cdf")
+    return check_cdf(cdf, open_lower=open_lower, open_upper=open_upper, where=f"{where}.cdf")
+
+
 def check_payload(kind: str, n_options: int, probability: object = None,
-                  probabilities: object = None, *, where: str = "forecast"
-                  ) -> tuple[float | None, list[float] | None]:
-    """The (probability, probabilities) pair that fits a question of this kind."""
+                  probabilities: object = None, *, where: str = "forecast",
+                  cdf: object = None) -> tuple[float | None, list[float] | None]:
+    """The (probability, probabilities) pair that fits a binary or multiple-choice question
+    (`cdf` is refused: it belongs to numeric and date questions, see check_continuous)."""
+    if kind in CONTINUOUS_KINDS:
+        raise InvalidInput(f"a {kind} question takes a 'cdf'", where=where)
+    if cdf is not None:
+        raise InvalidInput(f"a {kind.replace('_', '-')} question takes "
+                           f"{'probability' if kind == 'binary' else 'probabilities'}, "
+                           "not 'cdf' (numeric and date questions only)", where=f"{where}.cdf")
     if kind == "binary":
         if probabilities is not None:
             raise InvalidInput("a binary question takes 'probability', not 'probabilities'", where=where)
@@ -94,12 +168,13 @@ def check_window(open_at: datetime, close_at: datetime, at: datetime, *, where: 
 
 
 def row(question: Question, user: User, at: datetime, probability: float | None,
-        probabilities: list[float] | None, rationale: str | None) -> dict:
+        probabilities: list[float] | None, rationale: str | None,
+        cdf: bytes | None = None) -> dict:
     """Column values of a validated forecast, for a bulk insert."""
     return {"question_id": question.id, "user_id": user.id, "at": at,
             "probability": probability,
             "probabilities_json": json.dumps(probabilities) if probabilities is not None else None,
-            "rationale": rationale}
+            "rationale": rationale, "cdf": cdf}
 
 
 class JustSettled(Conflict):
@@ -115,10 +190,14 @@ def _settled_words(question: Question, outcome: str) -> str:
 
 def submit_forecast(session: Session, question: Question, user: User, *,
                     probability: object = None, probabilities: object = None,
+                    cdf: object = None, quantiles: object = None,
                     rationale: object = None, at: datetime | None = None,
                     as_comment: bool = True,
                     aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
-    """Record a forecast now (or at `at`) on an open, unresolved, published question.
+    """Record a forecast now (or at `at`) on an open, unresolved, published question:
+    `probability` (binary), `probabilities` (multiple choice) or `cdf` (numeric and date:
+    201 values F_0..F_200 valid for the question's open sides, stored with cdf.encode;
+    or `quantiles` {probability: value}, turned into one, see check_continuous).
 
     A question whose rule can already decide takes no forecast (it would never be
     scored): it is settled instead and JustSettled is raised.
@@ -133,7 +212,16 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     joins the discussion as a comment (`as_comment=False`: a reaffirmed forecast, whose
     rationale is already there). The crowd's figures are made by `aggregator`.
     """
-    p, ps = check_payload(question.kind, len(question.options), probability, probabilities)
+    stored_cdf = None
+    if question.continuous:
+        p, ps = None, None
+        stored_cdf = check_continuous(question, probability, probabilities, cdf, quantiles)
+    else:
+        if quantiles is not None:
+            raise InvalidInput("quantiles are for numeric and date questions",
+                               where="forecast.quantiles")
+        p, ps = check_payload(question.kind, len(question.options), probability, probabilities,
+                              cdf=cdf)
     note = check_rationale(rationale)
     if question.review_state != PUBLISHED:
         raise Conflict(f"question {question.slug!r} is a {question.review_state} proposal, "
@@ -157,7 +245,7 @@ def submit_forecast(session: Session, question: Question, user: User, *,
         raise Conflict(f"question {question.slug!r} is {state}; it takes no more forecasts",
                        where="question")
     check_window(question.open_at, question.close_at, at)
-    forecast = Forecast(**row(question, user, at, p, ps, note))
+    forecast = Forecast(**row(question, user, at, p, ps, note, stored_cdf))
     session.add(forecast)
     session.flush()
     question_stats.on_forecast(session, question, forecast, aggregator=aggregator)

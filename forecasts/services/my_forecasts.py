@@ -40,7 +40,9 @@ def reaffirm(session: Session, question: Question, user: User, *,
 
 def _repeat(session: Session, question: Question, user: User, latest: Forecast,
             aggregator: scoring.Aggregator) -> Forecast:
-    if question.kind == "binary":
+    if question.continuous:
+        values = {"cdf": latest.cdf_values}
+    elif question.kind == "binary":
         values = {"probability": latest.probability}
     else:
         values = {"probabilities": latest.probabilities}

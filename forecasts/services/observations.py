@@ -68,7 +68,7 @@ def check_past(at: datetime, now: datetime, *, where: str) -> datetime:
 
 def _rule_series(rule: Mapping[str, Any]) -> list[str]:
     kind = rule.get("type")
-    if kind in ("threshold", "bins"):
+    if kind in ("threshold", "bins", "value"):
         return [rule["series"]]
     if kind == "conditional":
         return _rule_series(rule["then"])

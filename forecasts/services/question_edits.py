@@ -22,10 +22,11 @@ from forecasts.services.questions import (QuestionSpec, check_rules, current_res
                                           definition, parse_question)
 
 WORDING = ("title", "description", "tags")
-# Fields that may change once a question has forecasts or is settled.
+# Fields that may change once a question has forecasts or is settled (not a numeric or
+# date question's range, open sides or unit: the forecasts were made against them).
 AFTER_FORECASTS = WORDING + ("hide_crowd_until_forecast",)
 FIELDS = ("title", "description", "kind", "options", "ordered", "tags", "open_at", "close_at",
-          "rule", "hide_crowd_until_forecast")
+          "rule", "hide_crowd_until_forecast", "range", "open_lower", "open_upper", "unit")
 
 
 def has_forecasts(session: Session, question: Question) -> bool:
@@ -68,7 +69,8 @@ def edit_question(session: Session, question: Question, changes: Mapping[str, An
                        where=f"question.{locked[0]}")
     if not changed:
         return None
-    if any(f in changed for f in ("kind", "options", "ordered")) and _read_by_rules(session, question):
+    if any(f in changed for f in ("kind", "options", "ordered")) and \
+            _read_by_rules(session, question):
         raise Conflict("cannot change the kind or options: other questions' rules read this one",
                        where="question.kind")
     _apply(session, question, spec)
@@ -92,6 +94,9 @@ def _apply(session: Session, question: Question, spec: QuestionSpec) -> None:
     question.open_at, question.close_at = spec.open_at, spec.close_at
     question.rule_json = json.dumps(spec.rule)
     question.hide_crowd_until_forecast = spec.hide_crowd_until_forecast
+    question.range_min, question.range_max = spec.range_min, spec.range_max
+    question.open_lower, question.open_upper = spec.open_lower, spec.open_upper
+    question.unit = spec.unit
     if question.tags != spec.tags:
         # Rows keyed (question, tag): drop the old ones before adding any back.
         question.tag_rows.clear()

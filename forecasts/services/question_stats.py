@@ -8,6 +8,9 @@ is that definition from the forecasts table; `on_forecast` keeps a row current w
 forecast is added, `refresh` recomputes rows after anything else that changes them
 (a bulk import, a resolution, a correction) and `stats_for` reads them, computing the
 rows that are missing (a database migrated to 0005 that has not been rescored yet).
+
+Numeric and date questions (SPEC §11) get the same counts; their crowd figure is None
+for now (a crowd of CDFs is no list of option probabilities), never a wrong number.
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from sqlalchemy.orm import Session
 
 import scoring
 from forecasts import timeutil
-from forecasts.models import ANNULLED, Forecast, Question, QuestionStats, Resolution
-from forecasts.queries import forecast_arrays
+from forecasts.models import (ANNULLED, CONTINUOUS_KINDS, Forecast, Question, QuestionStats,
+                              Resolution)
+from forecasts.queries import fetch_columns, forecast_arrays, raw_time
 
 # Questions per statement, well under SQLite's and PostgreSQL's bound-parameter limits.
 _CHUNK = 5000
@@ -51,13 +55,14 @@ def counted_before(question: Question, resolution: Resolution | None) -> datetim
     return effective_close(question, resolution)
 
 
-def _cutoffs(session: Session, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ascending question ids, their option counts and the counted-before time in
-    microseconds (int64 max: every forecast counts)."""
+def _cutoffs(session: Session, ids: Sequence[int]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ascending question ids, their option counts, the counted-before time in
+    microseconds (int64 max: every forecast counts) and which are numeric or date."""
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
     rows = session.execute(
         select(Question.id, Question.options_json, Question.close_at, Resolution.outcome,
-               Resolution.known_at).outerjoin(Resolution, current)
+               Resolution.known_at, Question.kind).outerjoin(Resolution, current)
         .where(Question.id.in_(list(ids))).order_by(Question.id)).all()
     qid = np.array([r[0] for r in rows], np.int64)
     n_options = np.array([len(json.loads(r[1])) if r[1] else 2 for r in rows], np.int64)
@@ -65,8 +70,31 @@ def _cutoffs(session: Session, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarr
     # resolution.effective_close (min of close and known_at), on plain rows for speed.
     cut = [never if outcome is None or outcome == ANNULLED else
            timeutil.to_micros(close if known is None else min(close, known))
-           for _, _, close, outcome, known in rows]
-    return qid, n_options, np.array(cut, np.int64)
+           for _, _, close, outcome, known, _ in rows]
+    continuous = np.array([r[5] in CONTINUOUS_KINDS for r in rows], bool)
+    return qid, n_options, np.array(cut, np.int64), continuous
+
+
+def _cdf_counts(session: Session, qid: np.ndarray, cut: np.ndarray
+                ) -> dict[int, tuple[int, int, int]]:
+    """For numeric and date questions `qid` (ascending): (forecasters, forecasts, last
+    forecast time in microseconds) of the CDF forecasts before each one's cut-off."""
+    if not len(qid):
+        return {}
+    question_id, user, at = fetch_columns(session, select(
+        Forecast.question_id, Forecast.user_id, raw_time(Forecast.at))
+        .where(Forecast.question_id.in_(qid.tolist()), Forecast.cdf.is_not(None)),
+        (np.int64, np.int64, np.int64))
+    index = np.searchsorted(qid, question_id)
+    keep = at < cut[index]
+    index, user, at = index[keep], user[keep], at[keep]
+    count = np.bincount(index, minlength=len(qid))
+    pairs = np.unique(np.stack([index, user]), axis=1)
+    forecasters = np.bincount(pairs[0], minlength=len(qid))
+    last = np.full(len(qid), np.iinfo(np.int64).min)
+    np.maximum.at(last, index, at)
+    return {q: (int(n), int(c), int(t)) for q, n, c, t in
+            zip(qid.tolist(), forecasters.tolist(), count.tolist(), last.tolist())}
 
 
 def compute(session: Session, question_ids: Iterable[int], *,
@@ -76,9 +104,12 @@ def compute(session: Session, question_ids: Iterable[int], *,
     out: dict[int, Stats] = {}
     ids = sorted(set(question_ids))
     for start in range(0, len(ids), _CHUNK):
-        qid, n_options, cut = _cutoffs(session, ids[start:start + _CHUNK])
+        qid, n_options, cut, continuous = _cutoffs(session, ids[start:start + _CHUNK])
         if not len(qid):
             continue
+        for q, (n, count, last_us) in _cdf_counts(session, qid[continuous],
+                                                  cut[continuous]).items():
+            out[q] = Stats(q, n, count, timeutil.from_micros(last_us) if count else None, None)
         f = forecast_arrays(session, qid, n_options)
         keep = f.at < cut[f.question]
         if not keep.all():
@@ -88,6 +119,8 @@ def compute(session: Session, question_ids: Iterable[int], *,
         last = np.full(len(qid), np.iinfo(np.int64).min)
         np.maximum.at(last, f.question, f.at)
         for i, q in enumerate(qid.tolist()):
+            if continuous[i]:
+                continue
             n = int(crowd.n_forecasters[i])
             out[q] = Stats(q, n, int(count[i]),
                            timeutil.from_micros(int(last[i])) if count[i] else None,
@@ -305,6 +338,16 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
             return
         row = _locked(session, question.id)
         assert row is not None
+    if question.kind in CONTINUOUS_KINDS:
+        # No crowd to keep yet (module docstring): the counts, from the table.
+        fresh = compute(session, [question.id])[question.id]
+        session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id)
+                        .values(forecasters=fresh.forecasters, forecasts=fresh.forecasts,
+                                last_forecast_at=fresh.last_forecast_at, crowd_json=None,
+                                version=QuestionStats.version + 1),
+                        execution_options={"synchronize_session": False})
+        session.expire(row)
+        return
     version = row.version
     cached = _cached_latest(session, question, version)
     latest = _with(cached, forecast) if cached is not None else _latest_from_db(session, question)

@@ -12,16 +12,20 @@ from sqlalchemy.orm import Session
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import (ANNULLED, PUBLISHED, Question, QuestionTag, Resolution,
-                              User)
+from forecasts.models import (ANNULLED, CONTINUOUS_KINDS, PUBLISHED, Question, QuestionTag,
+                              Resolution, User)
+from forecasts.numbers import finite_number
 from forecasts.rules import QuestionShape, find_cycle, references, validate_rule
 from forecasts.services.text import check_storable
 
 SLUG = re.compile(r"^[a-z0-9-]{3,80}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-KINDS = ("binary", "multiple_choice")
+KINDS = ("binary", "multiple_choice", *CONTINUOUS_KINDS)
+# Numeric and date questions only (SPEC §11).
+RANGE_FIELDS = ("range", "open_lower", "open_upper", "unit")
 FIELDS = {"slug", "title", "description", "kind", "options", "ordered", "tags", "open_at",
-          "close_at", "rule", "resolution", "hide_crowd_until_forecast"}
+          "close_at", "rule", "resolution", "hide_crowd_until_forecast", *RANGE_FIELDS}
+MAX_UNIT = 40
 # New questions withhold their crowd from whoever has not forecast them (visibility.py),
 # against anchoring: the one default, for every way a question is defined.
 HIDE_CROWD_DEFAULT = True
@@ -43,11 +47,25 @@ class QuestionSpec:
     close_at: datetime
     rule: dict[str, Any] = field(default_factory=lambda: {"type": "manual"})
     hide_crowd_until_forecast: bool = HIDE_CROWD_DEFAULT
+    # Numeric and date questions (SPEC §11): the range (dates in seconds since the
+    # epoch), whether the outcome may fall below / above it, and a display unit.
+    range_min: float | None = None
+    range_max: float | None = None
+    open_lower: bool = False
+    open_upper: bool = False
+    unit: str | None = None
 
     @property
     def labels(self) -> list[str]:
-        """Option labels; binary questions are implicitly ["no", "yes"]."""
+        """Option labels; binary questions are implicitly ["no", "yes"], numeric and date
+        questions have none."""
+        if self.continuous:
+            return []
         return self.options or ["no", "yes"]
+
+    @property
+    def continuous(self) -> bool:
+        return self.kind in CONTINUOUS_KINDS
 
     @property
     def shape(self) -> QuestionShape:
@@ -55,6 +73,8 @@ class QuestionSpec:
 
 
 def shape_of(kind: str, options: list[str] | None, ordered: bool) -> QuestionShape:
+    if kind in CONTINUOUS_KINDS:
+        return QuestionShape(kind, (), False)
     return QuestionShape(kind, tuple(options or ("no", "yes")), ordered)
 
 
@@ -107,12 +127,65 @@ def parse_question(data: object, *, where: str = "question") -> QuestionSpec:
         raise InvalidInput("must be true or false", where=f"{where}.hide_crowd_until_forecast")
     spec = QuestionSpec(slug, title, description, kind, options, ordered, tags, open_at, close_at,
                         hide_crowd_until_forecast=hide)
+    _range_fields(spec, data, where)
     rule = data.get("rule")
     spec.rule = {"type": "manual"} if rule is None else rule
     return spec
 
 
+def _range_fields(spec: QuestionSpec, data: Mapping[str, Any], where: str) -> None:
+    """Set a numeric or date spec's range, open sides and unit from `data` (SPEC §11);
+    refuse them on other kinds."""
+    if not spec.continuous:
+        for name in RANGE_FIELDS:
+            if data.get(name) not in (None, False):
+                raise InvalidInput("only numeric and date questions have a range, open sides "
+                                   "or a unit", where=f"{where}.{name}")
+        return
+    value = data.get("range")
+    if not isinstance(value, Mapping) or set(value) != {"min", "max"}:
+        raise InvalidInput(f"a {spec.kind} question needs a range {{\"min\": ..., \"max\": ...}}",
+                           where=f"{where}.range")
+    lo, hi = (range_value(spec.kind, value[end], where=f"{where}.range.{end}")
+              for end in ("min", "max"))
+    if not lo < hi:
+        raise InvalidInput(f"range.min must be < range.max ({value['min']!r} is not below "
+                           f"{value['max']!r})", where=f"{where}.range.max")
+    spec.range_min, spec.range_max = lo, hi
+    for name in ("open_lower", "open_upper"):
+        flag = data.get(name, False)
+        if not isinstance(flag, bool):
+            raise InvalidInput("must be true or false", where=f"{where}.{name}")
+        setattr(spec, name, flag)
+    unit = data.get("unit")
+    if unit is not None:
+        if not isinstance(unit, str) or len(unit.strip()) > MAX_UNIT:
+            raise InvalidInput(f"must be text of at most {MAX_UNIT} characters",
+                               where=f"{where}.unit")
+        unit = check_storable(unit.strip(), where=f"{where}.unit") or None
+    spec.unit = unit
+
+
+def range_value(kind: str, value: object, *, where: str) -> float:
+    """A number on a numeric or date question's scale: for a date, an ISO 8601 timestamp
+    as seconds since the epoch (exact to the microsecond); else a finite number."""
+    if kind == "date":
+        return timeutil.to_micros(timeutil.parse(value, where=where)) / 1e6
+    return finite_number(value, where=where)
+
+
+def range_text(kind: str, value: float) -> Any:
+    """The inverse of `range_value`: the ISO 8601 text of a date, else the number."""
+    if kind == "date":
+        return timeutil.iso(timeutil.from_micros(round(value * 1e6)))
+    return value
+
+
 def _options(value: object, kind: str, where: str) -> list[str] | None:
+    if kind in CONTINUOUS_KINDS:
+        if value not in (None, []):
+            raise InvalidInput(f"{kind} questions have no options", where=where)
+        return None
     if kind == "binary":
         if value not in (None, ["no", "yes"]):
             raise InvalidInput('binary questions have the implicit options ["no", "yes"]', where=where)
@@ -181,7 +254,9 @@ def add_question(session: Session, spec: QuestionSpec, *, review_state: str = PU
         open_at=spec.open_at, close_at=spec.close_at, rule_json=json.dumps(spec.rule),
         tag_rows=[QuestionTag(tag=t, position=i) for i, t in enumerate(spec.tags)],
         review_state=review_state, proposed_by_id=proposed_by.id if proposed_by else None,
-        hide_crowd_until_forecast=spec.hide_crowd_until_forecast)
+        hide_crowd_until_forecast=spec.hide_crowd_until_forecast, range_min=spec.range_min,
+        range_max=spec.range_max, open_lower=spec.open_lower, open_upper=spec.open_upper,
+        unit=spec.unit)
     session.add(question)
     session.flush()
     return question
@@ -227,6 +302,12 @@ def definition(question: Question | QuestionSpec) -> dict[str, Any]:
                            "description": question.description, "kind": question.kind}
     if question.kind == "multiple_choice":
         doc.update(options=question.options, ordered=question.ordered)
+    if question.kind in CONTINUOUS_KINDS:
+        assert question.range_min is not None and question.range_max is not None
+        doc.update(range={"min": range_text(question.kind, question.range_min),
+                          "max": range_text(question.kind, question.range_max)},
+                   open_lower=bool(question.open_lower), open_upper=bool(question.open_upper),
+                   unit=question.unit)
     doc.update(tags=question.tags, open_at=timeutil.iso(question.open_at),
                close_at=timeutil.iso(question.close_at), rule=question.rule,
                hide_crowd_until_forecast=bool(question.hide_crowd_until_forecast))

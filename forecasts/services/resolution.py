@@ -1,7 +1,14 @@
-"""Resolving and annulling questions, with an audit log and rescoring in the same transaction."""
+"""Resolving and annulling questions, with an audit log and rescoring in the same transaction.
+
+A numeric or date question (SPEC §11) resolves to a number (a date: seconds since the
+epoch), kept in Resolution.value; its outcome column holds that number's text,
+`rules.value_outcome` (the one definition), so that every reader of outcomes (lists,
+history, cascades) has a non-empty label and "annulled" still means annulled.
+"""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +19,8 @@ import scoring
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.models import ANNULLED, Question, Resolution
+from forecasts.numbers import finite_number
+from forecasts.rules import value_outcome
 from forecasts.services import question_stats, scores
 from forecasts.services.questions import current_resolution, lock_question
 from forecasts.services.text import check_storable
@@ -33,6 +42,38 @@ def parse_outcome(options: list[str], outcome: object, *, slug: str, where: str 
                        f"(one of: {', '.join(options)})", where=where)
 
 
+def parse_value(question: Question, value: object, *, where: str = "outcome") -> float:
+    """The number a numeric or date question resolves to: a number (or its text, as the
+    CLI gives it) for numeric, an ISO 8601 timestamp for date (as seconds since the
+    epoch). Outside [min, max] only on an open side; else InvalidInput naming the bound."""
+    if question.kind == "date":
+        number = timeutil.to_micros(timeutil.parse(value, where=where)) / 1e6
+    else:
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise InvalidInput(f"{value!r} is not a number", where=where) from None
+            if not math.isfinite(value):
+                raise InvalidInput(f"{value!r} is not a finite number", where=where)
+        number = finite_number(value, where=where)
+    check_in_range(question, number, where=where)
+    return number
+
+
+def check_in_range(question: Question | Any, number: float, *, where: str) -> None:
+    """Refuse a value beyond a closed side of the range (`question` needs kind,
+    range_min, range_max, open_lower and open_upper: a Question or a QuestionSpec)."""
+    lo, hi = question.range_min, question.range_max
+    shown = value_outcome(question.kind, number)
+    if number < lo and not question.open_lower:
+        raise InvalidInput(f"{shown} is below the range's min {value_outcome(question.kind, lo)}"
+                           " and the lower bound is closed", where=where)
+    if number > hi and not question.open_upper:
+        raise InvalidInput(f"{shown} is above the range's max {value_outcome(question.kind, hi)}"
+                           " and the upper bound is closed", where=where)
+
+
 def effective_close(question: Question, resolution: Resolution) -> datetime:
     """T1 = min(close_at, known_at)."""
     if resolution.known_at is None:
@@ -51,13 +92,21 @@ def _note(note: object) -> str:
 def settle(session: Session, question: Question, outcome: str, *, known_at: datetime | None,
            note: object, actor: str, source: str, force: bool, now: datetime,
            evidence: dict[str, Any] | None = None, rescore: bool = True,
-           aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution:
-    """Record `outcome` (already canonical, or ANNULLED) as the current resolution.
+           aggregator: scoring.Aggregator = scoring.MEDIAN,
+           value: float | None = None) -> Resolution:
+    """Record `outcome` (already canonical, or ANNULLED) as the current resolution; a
+    numeric or date question's `value` comes with its `value_outcome` text as outcome.
 
     A settled question changes only with `force`; the old row stays as audit history.
     Scores follow in the same transaction unless `rescore` is False (the caller then
     rescores a batch itself); the crowd's figures are made by `aggregator`.
     """
+    if outcome == ANNULLED:
+        value = None
+    elif question.continuous and value is None:
+        raise InvalidInput(f"question {question.slug!r} resolves to a number", where="outcome")
+    elif not question.continuous:
+        value = None
     lock_question(session, question)
     previous = current_resolution(session, question)
     if previous is not None:
@@ -69,6 +118,7 @@ def settle(session: Session, question: Question, outcome: str, *, known_at: date
         session.flush()
     resolution = Resolution(question_id=question.id, outcome=outcome, known_at=known_at,
                             note=_note(note), actor=actor, source=source, created_at=now,
+                            value=value,
                             evidence_json=json.dumps(evidence, sort_keys=True) if evidence else None)
     session.add(resolution)
     session.flush()
@@ -82,12 +132,18 @@ def resolve(session: Session, question: Question, outcome: object, *,
             known_at: datetime | None = None, note: object = "", actor: str,
             force: bool = False, now: datetime | None = None, rescore: bool = True,
             aggregator: scoring.Aggregator = scoring.MEDIAN) -> Resolution:
-    """An admin's resolution. `known_at` defaults to close_at, or to now if that is earlier.
+    """An admin's resolution (`outcome`: a label, or a numeric or date question's value,
+    see parse_value). `known_at` defaults to close_at, or to now if that is earlier.
 
     `now` (default: the time once the question's row lock is held, so that a forecast
     committed before us is earlier than a known_at of now) is when it is recorded.
     """
-    label = parse_outcome(question.options, outcome, slug=question.slug)
+    value = None
+    if question.continuous:
+        value = parse_value(question, outcome)
+        label = value_outcome(question.kind, value)
+    else:
+        label = parse_outcome(question.options, outcome, slug=question.slug)
     lock_question(session, question)
     now = now or timeutil.now()
     if known_at is None:
@@ -100,7 +156,7 @@ def resolve(session: Session, question: Question, outcome: object, *,
             raise InvalidInput(f"{timeutil.iso(known_at)} is in the future", where="known_at")
     return settle(session, question, label, known_at=known_at, note=note, actor=actor,
                   source="manual", force=force, now=now, rescore=rescore,
-                  aggregator=aggregator)
+                  aggregator=aggregator, value=value)
 
 
 def annul(session: Session, question: Question, reason: object, *, actor: str,

@@ -122,7 +122,7 @@ def resolve_due(session: Session, *, now: datetime, actor: str,
         d = due.decision
         settle(session, rows[due.question.slug], d.outcome, known_at=d.known_at, note=d.reason,
                actor=actor, source="rule", force=False, now=recorded_at, evidence=d.evidence,
-               rescore=False, aggregator=aggregator)
+               rescore=False, aggregator=aggregator, value=d.value)
     scores.rescore_questions(session, [q.id for q in rows.values()], aggregator=aggregator)
     return result
 

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from forecasts.models import ANNULLED, Observation, Question, Resolution
+from forecasts.models import ANNULLED, CONTINUOUS_KINDS, Observation, Question, Resolution
 from forecasts.rules import Point, QuestionFacts, Settled, references
 
 
@@ -37,11 +37,16 @@ class RuleWorld:
 def load_world(session: Session) -> RuleWorld:
     """All questions as QuestionFacts, with their database ids."""
     rows = session.execute(select(Question.id, Question.slug, Question.kind, Question.options_json,
-                                  Question.open_at, Question.close_at, Question.rule_json)).all()
+                                  Question.open_at, Question.close_at, Question.rule_json,
+                                  Question.range_min, Question.range_max, Question.open_lower,
+                                  Question.open_upper)).all()
     questions, ids = {}, {}
-    for qid, slug, kind, options, open_at, close_at, rule in rows:
-        labels = json.loads(options) if options else ["no", "yes"]
-        questions[slug] = QuestionFacts(slug, kind, labels, open_at, close_at, json.loads(rule))
+    for qid, slug, kind, options, open_at, close_at, rule, *bounds in rows:
+        labels = json.loads(options) if options else \
+            ([] if kind in CONTINUOUS_KINDS else ["no", "yes"])
+        lo, hi, open_lower, open_upper = bounds
+        questions[slug] = QuestionFacts(slug, kind, labels, open_at, close_at, json.loads(rule),
+                                        lo, hi, bool(open_lower), bool(open_upper))
         ids[slug] = qid
     return RuleWorld(questions, ids)
 
@@ -81,7 +86,7 @@ def current_resolutions(session: Session, world: RuleWorld) -> dict[str, Current
 
 def series_of(rule: Mapping[str, Any]) -> set[str]:
     """The observation series a rule reads."""
-    if rule["type"] in ("threshold", "bins"):
+    if rule["type"] in ("threshold", "bins", "value"):
         return {rule["series"]}
     if rule["type"] == "conditional":
         return series_of(rule["then"])
