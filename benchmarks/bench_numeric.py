@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scoring  # noqa: E402
 from scoring import engine  # noqa: E402
+from bench_scoring import timed  # noqa: E402 (one definition of the benchmarks' timing)
 
 DAY = 86_400 * 1_000_000  # microseconds
 GRID = 200
@@ -91,16 +91,6 @@ def synthetic(n, seed=0, dtype=np.float32):
     question, user, at = question[record], user[record], at[record]
     cdf = synthetic_cdfs(rng, m, open_lower[question], open_upper[question], dtype)
     return qs, question, user, at, cdf
-
-
-def timed(fn, repeat=3):
-    """Median wall time of ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():
