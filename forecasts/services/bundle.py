@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 import scoring
 from forecasts import bulk, timeutil
 from forecasts.errors import InvalidInput
-from forecasts.models import (ANNULLED, DRAFT, PUBLISHED, REJECTED, Forecast, Observation,
-                              Question, QuestionTag, Resolution, User)
+from forecasts.models import (ANNULLED, CONTINUOUS_KINDS, DRAFT, PUBLISHED, REJECTED, Forecast,
+                              Observation, Question, QuestionTag, Resolution, User)
 from forecasts.services import comments, follows, question_stats, scores
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.bundle_export import FORMAT, export_bundle, write_bundle
@@ -20,20 +20,25 @@ from forecasts.services.bundle_forecasts import QuestionInfo, check_forecasts
 from forecasts.services.bundle_tournaments import check_tournaments, write_tournaments
 from forecasts.services.observations import check_observation
 from forecasts.services.questions import QuestionSpec, check_rules, parse_question
-from forecasts.services.resolution import parse_outcome
+from forecasts.rules import value_outcome
+from forecasts.services.resolution import parse_outcome, parse_value
 from forecasts.services.users import check_username, ensure_users
 
 __all__ = ["FORMAT", "export_bundle", "import_bundle", "write_bundle"]
 TOP_LEVEL = {"format", "users", "questions", "forecasts", "observations", "tournaments"}
-FORECAST_FIELDS = {"question", "user", "at", "probability", "probabilities", "rationale"}
-RESOLUTION_FIELDS = {"outcome", "known_at", "note", "resolved_at", "resolved_by", "source",
-                     "evidence", "history"}
+FORECAST_FIELDS = {"question", "user", "at", "probability", "probabilities", "cdf",
+                   "rationale"}
+# `value`: a numeric question's number or a date question's ISO 8601 timestamp (SPEC §11);
+# its outcome, if given, must be the value's text (rules.value_outcome).
+RESOLUTION_FIELDS = {"outcome", "value", "known_at", "note", "resolved_at", "resolved_by",
+                     "source", "evidence", "history"}
 SOURCES = ("manual", "rule", "import", "cascade")
 FORECAST_COLUMNS = ("question_id", "user_id", "at", "probability", "probabilities_json",
-                    "rationale", "created_at")
+                    "rationale", "created_at", "cdf")
 QUESTION_COLUMNS = ("id", "slug", "title", "description", "kind", "options_json", "ordered",
                     "open_at", "close_at", "rule_json", "created_at", "review_state",
-                    "proposed_by_id", "review_note", "hide_crowd_until_forecast")
+                    "proposed_by_id", "review_note", "hide_crowd_until_forecast",
+                    "range_min", "range_max", "open_lower", "open_upper", "unit")
 # A bulk load of this many forecasts refreshes PostgreSQL's planner statistics.
 ANALYZE_AFTER = 10_000
 # Carried only by questions that are not published (proposals waiting or rejected).
@@ -124,10 +129,11 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import",
     now_us = timeutil.to_micros(now)
     user_id = {name: u.id for name, u in users.items()}
     bulk.insert_rows(session, Forecast, FORECAST_COLUMNS, (
-        (ids[q], user_id[u], t, p, None if ps is None else json.dumps(ps), r, now_us)
-        for q, u, t, p, ps, r in zip(checked.question, checked.user, checked.at.tolist(),
-                                     checked.probability, checked.probabilities,
-                                     checked.rationale)), expected=len(checked))
+        (ids[q], user_id[u], t, p, None if ps is None else json.dumps(ps), r, now_us, c)
+        for q, u, t, p, ps, r, c in zip(checked.question, checked.user, checked.at.tolist(),
+                                        checked.probability, checked.probabilities,
+                                        checked.rationale, checked.cdf)),
+        expected=len(checked))
     if observations:
         session.execute(insert(Observation), [{**o, "recorded_by": actor} for o in observations])
     for slug, chain in checked_resolutions.items():
@@ -171,7 +177,8 @@ def _insert_questions(session: Session, specs: list[QuestionSpec],
          json.dumps(s.options) if s.options else None, s.ordered, timeutil.to_micros(s.open_at),
          timeutil.to_micros(s.close_at), json.dumps(s.rule), now_us,
          reviews[s.slug]["review_state"], proposer(s), reviews[s.slug].get("review_note"),
-         s.hide_crowd_until_forecast)
+         s.hide_crowd_until_forecast, s.range_min, s.range_max, s.open_lower, s.open_upper,
+         s.unit)
         for i, s in zip(ids, specs)))
     bulk.insert_rows(session, QuestionTag, ("question_id", "tag", "position"), (
         (i, tag, position) for i, s in zip(ids, specs) for position, tag in enumerate(s.tags)))
@@ -222,11 +229,19 @@ def _check_forecast(entry: object, i: int, specs: Mapping[str, QuestionSpec],
     user = check_username(entry.get("user"), where=f"{where}.user")
     at = timeutil.parse(entry.get("at"), where=f"{where}.at")
     forecast_rules.check_window(question.open_at, question.close_at, at, where=f"{where}.at")
-    p, ps = forecast_rules.check_payload(question.kind, len(labels), entry.get("probability"),
-                                         entry.get("probabilities"), where=where)
+    cdf = None
+    if question.kind in CONTINUOUS_KINDS:
+        p, ps = None, None
+        cdf = forecast_rules.check_continuous(question, entry.get("probability"),
+                                              entry.get("probabilities"), entry.get("cdf"),
+                                              where=where)
+    else:
+        p, ps = forecast_rules.check_payload(question.kind, len(labels), entry.get("probability"),
+                                             entry.get("probabilities"), where=where,
+                                             cdf=entry.get("cdf"))
     rationale = forecast_rules.check_rationale(entry.get("rationale"), where=f"{where}.rationale")
     return {"question": slug, "user": user, "at_us": timeutil.to_micros(at), "probability": p,
-            "probabilities": ps, "rationale": rationale}
+            "probabilities": ps, "rationale": rationale, "cdf": cdf}
 
 
 def _check_resolution(spec: QuestionSpec, value: object, where: str) -> list[dict[str, Any]]:
@@ -239,10 +254,34 @@ def _check_resolution(spec: QuestionSpec, value: object, where: str) -> list[dic
     return chain + [_one_resolution(spec, {k: v for k, v in value.items() if k != "history"}, where)]
 
 
+def _value_outcome(spec: QuestionSpec, value: Mapping[str, Any], where: str
+                   ) -> tuple[str, float]:
+    """A numeric or date resolution's outcome text and value (within the range, or beyond
+    it on an open side)."""
+    if "value" not in value:
+        raise InvalidInput(f"a {spec.kind} question resolves to a value (or is annulled)",
+                           where=f"{where}.value")
+    raw = value["value"]
+    if spec.kind == "numeric" and isinstance(raw, str):
+        raise InvalidInput(f"{raw!r} is not a number", where=f"{where}.value")
+    number = parse_value(spec, raw, where=f"{where}.value")
+    text = value_outcome(spec.kind, number)
+    if value.get("outcome") not in (None, text):
+        raise InvalidInput(f"{value['outcome']!r} is not the text of the value {raw!r} "
+                           f"({text!r}); give the value alone", where=f"{where}.outcome")
+    return text, number
+
+
 def _one_resolution(spec: QuestionSpec, value: object, where: str) -> dict[str, Any]:
     value = _object(value, where, RESOLUTION_FIELDS - {"history"})
     outcome = value.get("outcome")
-    if outcome != ANNULLED:
+    number = None
+    if spec.continuous and outcome != ANNULLED:
+        outcome, number = _value_outcome(spec, value, where)
+    elif "value" in value:
+        raise InvalidInput("only a numeric or date question's resolution has a value",
+                           where=f"{where}.value")
+    elif outcome != ANNULLED:
         outcome = parse_outcome(spec.labels, outcome, slug=spec.slug, where=f"{where}.outcome")
     known_at = timeutil.parse_optional(value.get("known_at"), where=f"{where}.known_at")
     if known_at is not None and known_at < spec.open_at:
@@ -259,7 +298,8 @@ def _one_resolution(spec: QuestionSpec, value: object, where: str) -> dict[str, 
     evidence = value.get("evidence")
     if evidence is not None and not isinstance(evidence, Mapping):
         raise InvalidInput("must be a JSON object", where=f"{where}.evidence")
-    return {"outcome": outcome, "known_at": known_at, "note": note, "source": source,
+    return {"outcome": outcome, "value": number, "known_at": known_at, "note": note,
+            "source": source,
             "resolved_by": by,
             "resolved_at": timeutil.parse_optional(value.get("resolved_at"), where=f"{where}.resolved_at"),
             "evidence_json": json.dumps(evidence, sort_keys=True) if evidence else None}

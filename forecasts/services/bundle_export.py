@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecasts import timeutil
-from forecasts.models import PUBLISHED, Observation, Question, Resolution, User
+from forecasts import cdf as cdf_codec
+from forecasts.models import CONTINUOUS_KINDS, PUBLISHED, Observation, Question, Resolution, User
 from forecasts.services.bundle_tournaments import export_tournaments
-from forecasts.services.questions import definition
+from forecasts.services.questions import definition, range_text
 
 FORMAT = "forecasts-bundle/1"
 _BATCH = 20_000
@@ -38,9 +39,12 @@ def review_doc(q: Question, names: Mapping[int, str]) -> dict[str, Any]:
     return doc
 
 
-def resolution_doc(r: Resolution) -> dict[str, Any]:
-    """One resolution as a bundle carries it."""
+def resolution_doc(r: Resolution, kind: str) -> dict[str, Any]:
+    """One resolution as a bundle carries it (of a question of this kind): a numeric or
+    date question's also carries its value (a date's as ISO 8601)."""
     doc: dict[str, Any] = {"outcome": r.outcome}
+    if kind in CONTINUOUS_KINDS and r.value is not None:
+        doc["value"] = range_text(kind, r.value)
     if not r.annulled:
         doc["known_at"] = timeutil.iso(r.known_at)
     doc.update(note=r.note, source=r.source, resolved_by=r.actor,
@@ -88,15 +92,19 @@ def _questions(session: Session, names: Mapping[int, str], slugs: dict[int, str]
         chain = chains.get(q.id, [])
         current = [r for r in chain if r.superseded_at is None]
         if current:
-            doc["resolution"] = resolution_doc(current[0])
-            older = [resolution_doc(r) for r in chain if r.superseded_at is not None]
+            doc["resolution"] = resolution_doc(current[0], q.kind)
+            older = [resolution_doc(r, q.kind) for r in chain if r.superseded_at is not None]
             if older:
                 doc["resolution"]["history"] = older
         yield _element(doc)
 
 
 def _vector(text: str | None) -> str:
-    values = json.loads(text or "[]")
+    return _numbers(json.loads(text or "[]"))
+
+
+def _numbers(values: list) -> str:
+    """A list of numbers inside a forecast element, as json.dumps(indent=1) writes it."""
     if not values:
         return "[]"
     inner = ",\n    ".join(repr(v) if type(v) is float else json.dumps(v) for v in values)
@@ -109,13 +117,17 @@ def _forecasts(session: Session, names: Mapping[int, str], slugs: Mapping[int, s
             for qid, slug in slugs.items()}
     result = session.connection().execution_options(stream_results=True, max_row_buffer=_BATCH) \
         .exec_driver_sql("SELECT question_id, user_id, at, probability, probabilities_json, "
-                         "rationale FROM forecasts ORDER BY id")
+                         "rationale, cdf FROM forecasts ORDER BY id")
     while rows := result.fetchmany(_BATCH):
-        question, user, at, p, ps, note = zip(*rows)
+        question, user, at, p, ps, note, cdf = zip(*rows)
         stamps = _iso(np.fromiter(at, np.int64, len(at)))
-        for q, u, t, pb, vec, r in zip(question, user, stamps, p, ps, note):
-            body = f'\n   "probability": {pb!r}' if pb is not None else \
-                f'\n   "probabilities": {_vector(vec)}'
+        for q, u, t, pb, vec, r, c in zip(question, user, stamps, p, ps, note, cdf):
+            if c is not None:  # the stored values exactly: re-import stores the same bytes
+                body = f'\n   "cdf": {_numbers(cdf_codec.decode(bytes(c)).tolist())}'
+            elif pb is not None:
+                body = f'\n   "probability": {pb!r}'
+            else:
+                body = f'\n   "probabilities": {_vector(vec)}'
             tail = f',\n   "rationale": {json.dumps(r, ensure_ascii=False)}' if r else ""
             yield f'{head[q]}{user_text[u]},\n   "at": "{t}",{body}{tail}\n  }}'
 

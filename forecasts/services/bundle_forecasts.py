@@ -2,7 +2,8 @@
 
 Every row is first tested by conservative array checks that only pass rows in the common,
 plainly valid shape (known question and user, a `...Z` timestamp inside the window, float
-probabilities within bounds, a vector that already sums to 1). Rows that do not pass go
+probabilities within bounds, a vector that already sums to 1; never a numeric or date
+question's CDF, which always takes the row path). Rows that do not pass go
 through the row-by-row check the import has always used, in row order, so the first bad
 row raises exactly the error it raised before, and unusual but valid rows (a `+02:00`
 offset, a vector to normalise) come out the same as before.
@@ -16,10 +17,12 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from forecasts.errors import ForecastsError
+from forecasts.models import CONTINUOUS_KINDS
 from forecasts.services import forecasts as forecast_rules
 from forecasts.services.users import check_username
 
-FIELDS = frozenset({"question", "user", "at", "probability", "probabilities", "rationale"})
+FIELDS = frozenset({"question", "user", "at", "probability", "probabilities", "cdf",
+                    "rationale"})
 _PLAIN_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z").fullmatch
 # A vector whose float sum is this close to 1 has an exact sum within the import's
 # "keep as given" tolerance (forecasts._EXACT_SUM, 1e-12); others take the row path.
@@ -40,7 +43,8 @@ class QuestionInfo:
 @dataclass
 class CheckedForecasts:
     """Validated rows as columns: question slug, user name, time (UTC microseconds),
-    probability (binary) or probabilities (multiple choice), rationale."""
+    probability (binary), probabilities (multiple choice) or the stored CDF (numeric and
+    date: cdf.encode's bytes), rationale."""
 
     question: list[str]
     user: list[str]
@@ -48,6 +52,7 @@ class CheckedForecasts:
     probability: list[float | None]
     probabilities: list[list[float] | None]
     rationale: list[str | None]
+    cdf: list[bytes | None]
 
     def __len__(self) -> int:
         return len(self.question)
@@ -70,6 +75,9 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
     question = [e.get("question") for e in rows]
     q = np.fromiter((position.get(s, -1) if type(s) is str else -1 for s in question), np.int64, n)
     slow |= q < 0
+    continuous = np.array([questions[s].kind in CONTINUOUS_KINDS for s in slugs] + [False], bool)
+    slow |= continuous[q]
+    slow |= np.fromiter((e.get("cdf") is not None for e in rows), bool, n)  # on binary/MC
 
     user = [e.get("user") for e in rows]
     names = {u for u in user if type(u) is str}
@@ -133,10 +141,12 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
         probability[i] = None
     for i in np.flatnonzero(binary).tolist():
         vectors[i] = None
+    cdf: list[bytes | None] = [None] * n
     for i in np.flatnonzero(slow).tolist():  # in row order: the first bad row raises
         checked = check_row(entries[i], i)
+        cdf[i] = checked.get("cdf")
         question[i], user[i] = checked["question"], checked["user"]
         at[i] = checked["at_us"]
         probability[i], vectors[i] = checked["probability"], checked["probabilities"]
         rationale[i] = checked["rationale"]
-    return CheckedForecasts(question, user, at, probability, vectors, rationale)
+    return CheckedForecasts(question, user, at, probability, vectors, rationale, cdf)
