@@ -73,7 +73,7 @@ def test_upgrade_keeps_rows_and_search_and_enforces_the_new_rules(empty_db):  # 
     migrate.upgrade(db, "0008")
     with db.engine.begin() as conn:
         _old_rows(conn)
-    migrate.upgrade(db)
+    migrate.upgrade(db, "0009")
     assert migrate.current_revision(db) == "0009"
     with db.engine.connect() as conn:
         rows = conn.execute(text("SELECT question_id, probability, probabilities_json, cdf "
@@ -135,7 +135,7 @@ def test_downgrade_refuses_numeric_questions_then_restores_0008(empty_db):  # no
     migrate.upgrade(db, "0008")
     with db.engine.begin() as conn:
         _old_rows(conn)
-    migrate.upgrade(db)
+    migrate.upgrade(db, "0009")
     with db.engine.begin() as conn:
         _numeric(conn, 3)
     with pytest.raises(RuntimeError, match="1 numeric or date question"):

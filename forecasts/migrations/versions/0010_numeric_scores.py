@@ -73,10 +73,9 @@ def _repack(old: np.dtype, new: np.dtype) -> None:
     rows = []
     for question_id, data in blocks:  # a loop over questions, each block one value
         records = np.frombuffer(bytes(data), old)
-        out = np.full(records.size, np.nan, new)
+        out = np.empty(records.size, new)
         for name in new.names:
-            if name in old.names:
-                out[name] = records[name]
+            out[name] = records[name] if name in old.names else np.nan
         rows.append({"q": question_id, "data": out.tobytes()})
     if rows:
         bind.execute(sa.text("UPDATE question_score_blocks SET data = :data "
