@@ -237,6 +237,11 @@ def test_the_figures_count_numeric_forecasts_without_a_crowd_number(session, wor
     fresh = question_stats.compute(session, [q.id])[q.id]
     assert (fresh.forecasters, fresh.forecasts, fresh.last_forecast_at, fresh.crowd) == \
         (2, 3, at(3), None)
+    # Resolved as known at day 2.5: only the forecasts before it count, as for other kinds.
+    resolution.resolve(session, q, "1", known_at=at(2) + timedelta(hours=12), actor="admin",
+                       rescore=False, now=at(4))
+    after = question_stats.stats_of(session, q)
+    assert (after.forecasters, after.forecasts, after.last_forecast_at) == (2, 2, at(2))
 
 
 def test_reaffirming_repeats_the_stored_cdf(session, world):
@@ -313,12 +318,13 @@ def test_cli_resolve_takes_a_value(runner, tmp_path, database):
                                             close_at="2025-06-01T00:00:00Z",
                                             open_lower=False)))
     assert runner("question", "create", "--file", str(path)).exit_code == 0
-    assert_fails(runner("resolve", "gdp-growth", "--", "-6"), "below the range's min -5",
+    assert_fails(runner("resolve", "gdp-growth", "-6"), "below the range's min -5",
                  "lower bound is closed")
     assert_fails(runner("resolve", "gdp-growth", "lots"), "not a number")
-    result = runner("resolve", "gdp-growth", "--", "-1.5")
+    assert runner("resolve", "gdp-growth", "1", "--nte", "x").exit_code != 0
+    result = runner("resolve", "gdp-growth", "-1.5", "--note", "official")
     assert result.exit_code == 0, result.output
     assert "resolved gdp-growth as -1.5" in result.output
     with database.session() as s:
         found = s.scalars(select(Resolution)).one()
-        assert (found.value, found.outcome, found.superseded_at) == (-1.5, "-1.5", None)
+        assert (found.value, found.outcome, found.note) == (-1.5, "-1.5", "official")

@@ -49,7 +49,8 @@ def _print_settled(slug: str, done: Any, *, dry_run: bool = False) -> None:
         click.echo(f"  cascade: {change.slug} {after} ({change.reason})")
 
 
-@click.command()
+# A negative number (a numeric question's value) is an outcome, not an unknown option.
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("slug")
 @click.argument("outcome")
 @click.option("--known-at", help="When the outcome became known (default: close, or now).")
@@ -61,8 +62,8 @@ def resolve(ctx: Context, slug: str, outcome: str, known_at: str | None, note: s
             force: bool, dry_run: bool) -> None:
     """Resolve a question, cascade to dependent rules, rescore: one transaction.
 
-    OUTCOME is a label (yes/no, an option), or for a numeric question a number and for a
-    date question an ISO 8601 timestamp; put `--` before a negative number."""
+    OUTCOME is a label (yes/no, an option), or for a numeric question a number (negative
+    ones too) and for a date question an ISO 8601 timestamp."""
     from forecasts.services import corrections
 
     moment = when(known_at, "--known-at")

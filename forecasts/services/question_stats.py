@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy import and_, delete, exists, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import scoring
@@ -339,12 +339,17 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
         row = _locked(session, question.id)
         assert row is not None
     if question.kind in CONTINUOUS_KINDS:
-        # No crowd to keep yet (module docstring): the counts, from the table.
-        fresh = compute(session, [question.id])[question.id]
+        # No crowd to keep yet (module docstring): the counts, one more forecast and, if
+        # this is the user's first on the question, one more forecaster.
+        again = session.scalar(select(exists().where(
+            Forecast.question_id == question.id, Forecast.user_id == forecast.user_id,
+            Forecast.id != forecast.id)))
+        last = row.last_forecast_at
         session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id)
-                        .values(forecasters=fresh.forecasters, forecasts=fresh.forecasts,
-                                last_forecast_at=fresh.last_forecast_at, crowd_json=None,
-                                version=QuestionStats.version + 1),
+                        .values(forecasters=QuestionStats.forecasters + (0 if again else 1),
+                                forecasts=QuestionStats.forecasts + 1,
+                                last_forecast_at=forecast.at if last is None or forecast.at > last
+                                else last, crowd_json=None, version=QuestionStats.version + 1),
                         execution_options={"synchronize_session": False})
         session.expire(row)
         return
