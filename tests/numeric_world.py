@@ -94,3 +94,29 @@ def plain_inputs(session, slugs: list[str]):
             forecasts["cdf"].append(f.cdf_values.tolist())
             forecasts["id"].append(f.id)
     return qs, questions, forecasts
+
+
+def random_cdf(rng, lo, hi, open_lower, open_upper):
+    a, b, c = np.sort(rng.uniform(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), 3))
+    return cdf_codec.quantiles_to_cdf({0.1: a, 0.5: b, 0.9: c}, lo, hi, open_lower, open_upper)
+
+
+def scored_world(database, names=("ana", "ben", "cy", "dee"), seed=7):
+    """Three numeric/date questions, four users (`names`): ties, a forecast before open
+    and one after T1 (not scored), known_at truncation, outcomes inside and outside the
+    range; scored. Returns the slugs."""
+    rng = np.random.default_rng(seed)
+    specs = [("rain", "numeric", 0.0, 50.0, False, True, 61.0, None),
+             ("gdp", "numeric", -5.0, 5.0, True, True, 1.25, 70.0),
+             ("launch", "date", 1.8e9, 1.8e9 + 86400 * 30, False, False, 1.8e9 + 86400 * 3, None)]
+    with database.transaction() as session:
+        ids = user_ids(session, names)
+        for slug, kind, lo, hi, ol, ou, y, known in specs:
+            q = add_question(session, slug, lo, hi, kind=kind, open_lower=ol, open_upper=ou)
+            times = [-5.0, 0.0, 0.0, 10.0, 25.0, 25.0, 40.0, 90.0]
+            users = [names[i] for i in (0, 1, 0, 2, 1, 3, 0, 2)]
+            for t, name in zip(times, users):
+                add_forecast(session, q, ids[name], t, random_cdf(rng, lo, hi, ol, ou))
+            resolve(session, q, y, known)
+    rescore(database)
+    return [s[0] for s in specs]

@@ -32,33 +32,8 @@ def json_out(runner, *args):
     return json.loads(result.stdout)
 
 
-def _random_cdf(rng, lo, hi, open_lower, open_upper):
-    a, b, c = np.sort(rng.uniform(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), 3))
-    return cdf_codec.quantiles_to_cdf({0.1: a, 0.5: b, 0.9: c}, lo, hi, open_lower, open_upper)
-
-
-def _world(database, seed=7):
-    """Three numeric/date questions, four users: ties, a forecast before open and one
-    after T1 (not scored), known_at truncation, outcomes inside and outside the range."""
-    rng = np.random.default_rng(seed)
-    specs = [("rain", "numeric", 0.0, 50.0, False, True, 61.0, None),
-             ("gdp", "numeric", -5.0, 5.0, True, True, 1.25, 70.0),
-             ("launch", "date", 1.8e9, 1.8e9 + 86400 * 30, False, False, 1.8e9 + 86400 * 3, None)]
-    with database.transaction() as session:
-        ids = w.user_ids(session, ["ana", "ben", "cy", "dee"])
-        for slug, kind, lo, hi, ol, ou, y, known in specs:
-            q = w.add_question(session, slug, lo, hi, kind=kind, open_lower=ol, open_upper=ou)
-            times = [-5.0, 0.0, 0.0, 10.0, 25.0, 25.0, 40.0, 90.0]
-            users = ["ana", "ben", "ana", "cy", "ben", "dee", "ana", "cy"]
-            for t, name in zip(times, users):
-                w.add_forecast(session, q, ids[name], t, _random_cdf(rng, lo, hi, ol, ou))
-            w.resolve(session, q, y, known)
-    w.rescore(database)
-    return [s[0] for s in specs]
-
-
 def test_stored_scores_equal_the_engine_and_a_plain_recomputation(database):
-    slugs = _world(database)
+    slugs = w.scored_world(database)
     with database.session() as session:
         qs, plain_q, plain_f = w.plain_inputs(session, slugs)
         stored = {(r.question_id, r.user_id): r for r in session.scalars(select(QuestionScore))}
@@ -94,7 +69,7 @@ def test_stored_scores_equal_the_engine_and_a_plain_recomputation(database):
 
 
 def test_numeric_inputs_read_the_stored_cdfs_exactly(database):
-    _world(database)
+    w.scored_world(database)
     with database.session() as session:
         inputs = numeric_inputs(session)
         rows = session.execute(select(QuestionScore.question_id).distinct()).all()
@@ -106,7 +81,7 @@ def test_numeric_inputs_read_the_stored_cdfs_exactly(database):
 
 
 def test_blocks_carry_crps_and_no_brier_for_numeric_questions(database):
-    _world(database)
+    w.scored_world(database)
     with database.session() as session:
         for qid, data in session.execute(select(QuestionScoreBlock.question_id,
                                                 QuestionScoreBlock.data)):
@@ -123,7 +98,7 @@ def test_blocks_carry_crps_and_no_brier_for_numeric_questions(database):
 
 
 def test_scores_command_for_a_numeric_question(runner, database):
-    _world(database)
+    w.scored_world(database)
     doc = json_out(runner, "scores", "gdp")
     assert doc["question"] == "gdp" and doc["value"] == 1.25
     with database.session() as session:

@@ -115,14 +115,15 @@ def calibration(ctx: Context, username: str, fmt: str, plot_path: str | None) ->
     if fmt == "json":
         click.echo(json.dumps(doc, indent=2))
         return
+    numeric = doc.get("numeric")
     click.echo(f"{doc['user']}: {doc['questions']} questions")
-    emit([{"bin": f"{b['low_edge']:.1f}-{b['high_edge']:.1f}", **b} for b in doc["bins"]], fmt,
-         ["bin", "count", "weight", "mean_forecast", "observed", "low", "high"])
+    if doc["questions"] or not numeric:  # only numeric and date ones: no empty binary bins
+        emit([{"bin": f"{b['low_edge']:.1f}-{b['high_edge']:.1f}", **b} for b in doc["bins"]],
+             fmt, ["bin", "count", "weight", "mean_forecast", "observed", "low", "high"])
     if doc["murphy"]:
         m = doc["murphy"]
         click.echo(f"Brier (one-sided) {m['brier']:.4f} = reliability {m['reliability']:.4f}"
                    f" - resolution {m['resolution']:.4f} + uncertainty {m['uncertainty']:.4f}")
-    numeric = doc.get("numeric")
     if numeric:
         click.echo(f"numeric and date: {numeric['questions']} questions; central 50% interval "
                    f"covers {numeric['coverage']['50']:.3f}, 90% covers "
