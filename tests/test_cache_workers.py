@@ -38,7 +38,7 @@ def expected_api(database, path: str):
     """The API's rows for `path`, freshly computed from the stored scores."""
     query = dict(p.split("=") for p in path.partition("?")[2].split("&") if p)
     with database.session() as s:
-        chosen = leaderboard._question_filter(query.get("tag"), None, None)
+        chosen = leaderboard.question_filter(query.get("tag"), None, None)
         rows = leaderboard.compute(s, chosen, query.get("metric", leaderboard.DEFAULT_METRIC),
                                    int(query.get("min_questions", 1)),
                                    query.get("with_crowd") == "true", *PARAMS)

@@ -32,7 +32,7 @@ QUERIES = [
 def fresh(session, metric: str = leaderboard.DEFAULT_METRIC, tag=None, resolved_from=None,
           resolved_to=None, min_questions: int = 1, with_crowd: bool = False):
     """The board recomputed from the stored scores, bypassing snapshots and the cache."""
-    chosen = leaderboard._question_filter(tag, resolved_from, resolved_to)
+    chosen = leaderboard.question_filter(tag, resolved_from, resolved_to)
     return leaderboard.compute(session, chosen, metric, min_questions, with_crowd, *PARAMS)
 
 

@@ -48,7 +48,7 @@ DEFAULT_SEED: int = config.DEFAULTS["LEADERBOARD_SEED"]
 DEFAULT_PEER_PRIOR: float = config.DEFAULTS["LEADERBOARD_PEER_PRIOR"]
 
 
-def _question_filter(tag: str | None, resolved_from: datetime | None,
+def question_filter(tag: str | None, resolved_from: datetime | None,
                      resolved_to: datetime | None):
     """Ids of scored questions passing the filters, as a subquery."""
     current = and_(Resolution.question_id == Question.id, Resolution.superseded_at.is_(None))
@@ -81,7 +81,7 @@ def leaderboard(session: Session, *, metric: str = DEFAULT_METRIC, tag: str | No
     if isinstance(min_questions, bool) or not isinstance(min_questions, int) or min_questions < 1:
         raise InvalidInput("is not a whole number of at least 1", where="min_questions")
     tag = tag.strip().lower() if tag else None
-    chosen = _question_filter(tag, resolved_from, resolved_to)
+    chosen = question_filter(tag, resolved_from, resolved_to)
     params = (n_boot, seed, float(peer_prior))
 
     def fresh() -> list[dict[str, Any]]:  # with the crowd, which callers may drop
@@ -163,7 +163,7 @@ def store_snapshots(session: Session, version: int) -> None:
     transaction (SQLite's write lock is held meanwhile), and the other metrics are read
     far less often; they are computed on first request and cached."""
     params = board_settings()
-    chosen = _question_filter(None, None, None)
+    chosen = question_filter(None, None, None)
     session.execute(delete(LeaderboardSnapshot))
     session.add_all(LeaderboardSnapshot(
         key=snapshot_key(metric, *params), score_version=version,

@@ -42,7 +42,7 @@ from forecasts.models import CrowdScore, Question, QuestionScore, TournamentQues
 from forecasts.queries import ScoreInputs, score_inputs
 from forecasts.services import browse, score_version, tournaments
 # The leaderboard's selection of questions by tag and effective-close dates: one definition.
-from forecasts.services.leaderboard import _question_filter as leaderboard_questions
+from forecasts.services.leaderboard import question_filter as leaderboard_questions
 from forecasts.services.calibration import N_BINS
 from forecasts.services.users import get_user
 

@@ -58,7 +58,7 @@ def full_order(session, **query) -> list[str]:
     """The whole board in display order: the ranked rows, with the crowd's row moved to
     where its score places it (after every row when it has no score of that metric)."""
     metric = query.get("metric", leaderboard.DEFAULT_METRIC)
-    rows = leaderboard.compute(session, leaderboard._question_filter(None, None, None), metric,
+    rows = leaderboard.compute(session, leaderboard.question_filter(None, None, None), metric,
                                1, True, leaderboard.DEFAULT_BOOTSTRAP, leaderboard.DEFAULT_SEED,
                                leaderboard.DEFAULT_PEER_PRIOR)
     ranked = [r["user"] for r in rows if r["rank"] is not None]
