@@ -177,3 +177,40 @@ def test_calibration_without_numeric_questions_has_none(runner, tmp_path, refere
     doc = json_out(runner, "calibration", "crowd")
     assert doc["numeric"] is None and doc["murphy"] is not None
     np.testing.assert_allclose(sum(b["weight"] for b in doc["bins"]), doc["questions"])
+
+
+def test_resolved_notification_and_mail_carry_the_crps(database):
+    from forecasts import config
+    from forecasts.models import MailMessage, Notification
+    from forecasts.services import notifications
+
+    settings = config.load({"SECRET_KEY": "test-secret", "SITE_URL": "https://f.example",
+                            "STALE_DAYS": 30}, environ={})
+    w.scored_world(database)
+    with database.transaction() as session:
+        ana = session.query(User).filter_by(username="ana").one()
+        ana.email, ana.email_verified_at = "ana@example.org", w.T0
+    lines = notifications.run_due(database, now=w.at(86400 * 400), settings=settings)
+    assert any("notified resolved: rain" in line for line in lines)
+    with database.session() as session:
+        ana = session.query(User).filter_by(username="ana").one()
+        rain = session.query(Question).filter_by(slug="rain").one()
+        stored = session.get(QuestionScore, (rain.id, ana.id))
+        [note] = session.scalars(select(Notification).where(
+            Notification.user_id == ana.id, Notification.kind == "resolved",
+            Notification.question_id == rain.id)).all()
+        payload = json.loads(note.payload_json)
+        assert payload["brier"] is None and payload["crps"] == stored.crps
+        bodies = [m.body_text for m in session.scalars(select(MailMessage))]
+    assert bodies and all("Brier" not in b for b in bodies)
+    assert any(f"CRPS {stored.crps:.3f}" in b for b in bodies)
+
+
+def test_question_page_shows_crps_for_a_resolved_numeric_question(client, database):
+    w.scored_world(database)
+    with database.session() as session:
+        crowd = session.get(CrowdScore, session.query(Question).filter_by(slug="rain").one().id)
+    page = client.get("/questions/rain")
+    assert page.status_code == 200
+    assert "Crowd CRPS" in page.text and f"{crowd.crps:.3f}" in page.text
+    assert "Crowd Brier" not in page.text

@@ -150,12 +150,12 @@ def notify_resolution(session: Session, resolution_id: int, now: datetime,
     question = resolution.question
     scored = session.execute(
         select(QuestionScore.user_id, User.username, QuestionScore.brier, QuestionScore.log,
-               QuestionScore.peer, _mail_state_sql("resolved"))
+               QuestionScore.peer, _mail_state_sql("resolved"), QuestionScore.crps)
         .join(User, User.id == QuestionScore.user_id)
         .where(QuestionScore.question_id == question.id, User.deactivated_at.is_(None))).all()
     previous = _previous_ranks(session, [row[0] for row in scored])
     rows = []
-    for user_id, username, brier, log, peer, state in scored:  # the notifications recorded
+    for user_id, username, brier, log, peer, state, crps in scored:  # the notifications recorded
         rank = ranks.get(username)
         before = previous.get(user_id)
         change = before - rank if rank is not None and before is not None else None
@@ -164,7 +164,9 @@ def notify_resolution(session: Session, resolution_id: int, now: datetime,
                      "payload_json": json.dumps({
                          "question": question.slug, "title": question.title,
                          "outcome": resolution.outcome, "brier": brier, "log": log,
-                         "peer": peer, "rank": rank, "rank_change": change}, sort_keys=True),
+                         "peer": peer, "rank": rank, "rank_change": change,
+                         # Numeric and date questions: a CRPS, and no Brier (None).
+                         **({"crps": crps} if crps is not None else {})}, sort_keys=True),
                      "created_at": now, "mail_state": state})
     n = _insert(session, rows)
     return f"notified resolved: {question.slug} ({_plural(n, 'user')})" if n else None
