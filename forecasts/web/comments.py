@@ -40,6 +40,9 @@ def thread_context(session: Session, question: Question, user: User | None,
 @bp.app_template_filter("forecast_words")
 def forecast_words(forecast: Any, question: Question) -> str:
     """A rationale's forecast in words: "35.0%" (of yes), or each option's chance."""
+    if question.continuous:
+        from forecasts.web.numeric_view import forecast_text
+        return forecast_text(question, forecast)
     if question.kind == "binary":
         return percent(forecast.probability)
     return " · ".join(f"{label} {percent(p)}"

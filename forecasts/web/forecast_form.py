@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from forecasts.errors import ForecastsError, InvalidInput
 from forecasts.models import Forecast, Question
+from forecasts.web import numeric_view
 
 LOW, HIGH, STEP = Decimal("0.1"), Decimal("99.9"), Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -60,6 +61,10 @@ class ForecastForm:
     @classmethod
     def from_request(cls, question: Question, form: Mapping[str, str]) -> ForecastForm:
         """The form as submitted."""
+        if question.continuous:
+            values = numeric_view.form_values(form)
+            values["rationale"] = str(form.get("rationale", ""))
+            return cls(question, values, submitted=True)
         names = ["probability"] if question.kind == "binary" else [
             name for name, _ in cls(question).option_fields]
         values = {name: str(form.get(name, ""))[:40] for name in names}
@@ -71,6 +76,9 @@ class ForecastForm:
         """An empty form, or one holding the user's latest forecast to adjust."""
         form = cls(question)
         if latest is None:
+            return form
+        if question.continuous:
+            form.values.update(numeric_view.prefilled_values(question, latest))
             return form
         probs = latest.probabilities
         if question.kind == "binary":
@@ -102,6 +110,8 @@ class ForecastForm:
     def payload(self) -> dict[str, Any]:
         """Keyword arguments for `submit_forecast`; InvalidInput naming the input otherwise."""
         rationale = self.values.get("rationale", "").strip() or None
+        if self.question.continuous:  # quantiles -> CDF: forecasts/web/numeric_view.py
+            return {"cdf": numeric_view.to_cdf(self.question, self.values), "rationale": rationale}
         if self.question.kind == "binary":
             p = parse_percent(self.values.get("probability", ""), where="probability")
             return {"probability": float(p / HUNDRED), "rationale": rationale}

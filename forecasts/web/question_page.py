@@ -22,6 +22,7 @@ from forecasts.services.questions import current_resolution, question_status
 from forecasts.web.charts import series_chart
 from forecasts.web.comments import thread_context
 from forecasts.web.forecast_form import ForecastForm
+from forecasts.web.numeric_view import numeric_context
 
 HISTORY_ROWS = 60
 log = logging.getLogger(__name__)
@@ -183,8 +184,9 @@ def question_context(session: Session, question: Question, user: User | None, no
     # Withheld figures are never read, from the cache or otherwise (visibility.py).
     shown = visibility.crowd_visible(session, question, user, resolution=resolution, now=now,
                                      has_forecast=bool(mine))
-    history = (page_history(session, question, resolution, stats) if shown
-               else crowd.History([], [], 0, 0, 0))
+    # Numeric and date questions have their own crowd (numeric_context), not a history.
+    history = (page_history(session, question, resolution, stats)
+               if shown and not question.continuous else crowd.History([], [], 0, 0, 0))
     if form is None:
         form = ForecastForm.prefilled(question, mine[-1] if mine else None)
     doc = scores.question_scores(session, question) if resolution is not None else None
@@ -205,4 +207,6 @@ def question_context(session: Session, question: Question, user: User | None, no
         "following": user is not None and follows.is_following(session, user, question),
         "tournaments": tournaments.tournaments_of_question(session, question.id),
         **evidence_context(session, question, resolution, now),
+        **(numeric_context(session, question, resolution, stats, shown, mine)
+           if question.continuous else {}),
     }

@@ -19,9 +19,16 @@ from forecasts.services.question_stats import stats_of
 from forecasts.services.resolution import effective_close
 from forecasts.web.charts import crowd_chart
 from forecasts.web.forecast_form import ForecastForm
+from forecasts.web.numeric_charts import band_chart
+from forecasts.services import numeric_view
+from forecasts.web.numeric_view import forecast_text, outcome_text, page_crowd
+from forecasts.web.numeric_view import value_text as numeric_value_text
 from forecasts.web.question_page import chart_window, page_history, question_context
 
 bp = Blueprint("questions", __name__)
+# Numeric and date values in words, for the shared macros (forecast lists, outcomes).
+bp.add_app_template_global(forecast_text, "numeric_forecast_text")
+bp.add_app_template_global(outcome_text, "numeric_outcome_text")
 
 
 def _user():
@@ -62,9 +69,13 @@ def index():
     except InvalidInput as exc:
         error = exc
     rows = listing.rows if listing else []
+    medians = numeric_view.current_medians(session, [(r.question, r.resolution) for r in rows
+                                                     if r.question.continuous and not r.crowd_hidden])
     return render_template(
         "questions/index.html", listing=listing, rows=rows, filters=filters, error=error,
         crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},
+        medians={r.question.id: numeric_value_text(r.question, medians[r.question.id][0])
+                 for r in rows if r.question.id in medians},
         hidden={r.question.id for r in rows if r.crowd_hidden},
         link_args={k: v for k, v in filters.items() if v}, statuses=question_service.STATUSES,
         stale_days=current_app.config["STALE_DAYS"], tags=browse.tags_in_use(session),
@@ -118,6 +129,14 @@ def crowd_svg(slug: str):
     label = None if resolution is None else (
         "annulled" if resolution.annulled else f"resolved: {resolution.outcome}")
     start, end = chart_window(question, settled_at, timeutil.now())
+    if question.continuous:
+        found = page_crowd(session, question, resolution, stats_of(session, question))
+        value = resolution.value if resolution is not None and not resolution.annulled else None
+        chart = band_chart(question, found.points, start, end, outcome=value,
+                           settled_at=settled_at)
+        svg = render_template("questions/_numeric_band.svg", chart=chart, question=question)
+        return Response(svg, mimetype="image/svg+xml",
+                        headers={"Cache-Control": "private, max-age=60"})
     history = page_history(session, question, resolution, stats_of(session, question))
     chart = crowd_chart(question.options, question.kind == "binary", history.points, start, end,
                         empty="No forecasts before the outcome was known" if history.late

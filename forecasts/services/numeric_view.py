@@ -1,0 +1,204 @@
+"""The crowd of a numeric or date question as the web shows it (SPEC §11).
+
+The crowd is the mean of the standing forecasts' CDFs (each forecaster's latest one that
+counts, see question_stats.counted_before), a CDF on the question's grid itself. After
+each forecast time it has a median and an 80% interval (its 10th and 90th percentiles);
+the history of those three numbers is thinned for the chart as the binary crowd's is
+(crowd.thin), and the latest changes are kept exactly for the table.
+
+Quantiles of a CDF F on the grid x_0..x_200 (linear in between, §11): the smallest x
+with F(x) ≥ p, found by linear interpolation in the bucket where F first reaches p.
+Mass below `min` sits at `min` and mass above `max` at `max`, so a quantile never leaves
+the range: p ≤ F_0 gives `min`, p > F_200 gives `max`.
+
+Computation: the running sum of standing CDFs changes at forecast i by
+cdf_i − (the same user's previous cdf, or 0); its cumulative sum over the forecasts in
+time order, in blocks of rows to bound memory, divided by the number of forecasters so
+far, is the crowd after each forecast. One read of the question's CDF blobs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecasts import cdf as cdf_codec, timeutil
+from forecasts.models import Forecast, Question, Resolution
+from forecasts.queries import raw_time
+from forecasts.services.crowd import CHART_POINTS, thin
+from forecasts.services.question_stats import counted_before
+
+# The figures drawn and tabled: the 10th, 50th and 90th percentiles.
+BAND = (0.1, 0.5, 0.9)
+_BLOCK = 4096  # forecasts per step of the running sum
+
+# (time, [q10, median, q90], forecasters)
+BandPoint = tuple[datetime, list[float], int]
+
+
+def quantiles(cdfs: np.ndarray, lo: float, hi: float, probs: Sequence[float]) -> np.ndarray:
+    """Quantiles of CDFs on the grid of [lo, hi]: `cdfs` (m, 201) non-decreasing rows,
+    `probs` in (0, 1); returns (m, len(probs)) values in [lo, hi] (module docstring)."""
+    f = np.atleast_2d(np.asarray(cdfs, np.float64))
+    x = cdf_codec.grid(lo, hi)
+    out = np.empty((f.shape[0], len(probs)))
+    for j, p in enumerate(probs):  # a handful of probabilities; rows are vectorised
+        k = (f < p).sum(axis=1)  # first index with F_k ≥ p (rows are non-decreasing)
+        inside = (k > 0) & (k < cdf_codec.POINTS)
+        kk = np.clip(k, 1, cdf_codec.BUCKETS)
+        rows = np.arange(f.shape[0])
+        f0, f1 = f[rows, kk - 1], f[rows, kk]
+        share = np.where(f1 > f0, (p - f0) / np.where(f1 > f0, f1 - f0, 1.0), 1.0)
+        value = x[kk - 1] + np.clip(share, 0.0, 1.0) * (x[kk] - x[kk - 1])
+        out[:, j] = np.where(inside, value, np.where(k == 0, lo, hi))
+    return out
+
+
+def density(cdf: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Probability per unit of the value in each of the 200 buckets: mass / width."""
+    return np.diff(np.asarray(cdf, np.float64)) / ((hi - lo) / cdf_codec.BUCKETS)
+
+
+@dataclass(frozen=True)
+class NumericCrowd:
+    """The crowd of one question: `cdf` its current mean CDF (None without forecasts),
+    `forecasters` how many stand in it, `points` the thinned band history for the chart,
+    `recent` the latest changes exactly (oldest first), `total` the number of changes and
+    `late` the forecasts made too late to count."""
+
+    cdf: list[float] | None
+    forecasters: int
+    points: list[BandPoint]
+    recent: list[BandPoint]
+    total: int
+    late: int = 0
+
+    @property
+    def band(self) -> list[float] | None:
+        """The current [q10, median, q90]."""
+        return self.recent[-1][1] if self.recent else None
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-able form, for the shared cache."""
+        def rows(points: list[BandPoint]) -> list[Any]:
+            return [[timeutil.to_micros(t), b, n] for t, b, n in points]
+        return {"cdf": self.cdf, "forecasters": self.forecasters, "points": rows(self.points),
+                "recent": rows(self.recent), "total": self.total, "late": self.late}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> NumericCrowd:
+        def rows(raw: list[Any]) -> list[BandPoint]:
+            return [(timeutil.from_micros(t), [float(v) for v in b], int(n)) for t, b, n in raw]
+        return cls(doc["cdf"], int(doc["forecasters"]), rows(doc["points"]), rows(doc["recent"]),
+                   int(doc["total"]), int(doc["late"]))
+
+
+EMPTY = NumericCrowd(None, 0, [], [], 0)
+
+
+def _read(session: Session, question: Question, cut: datetime | None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(users, times in microseconds, CDFs as float32 (m, 201)) of the counted forecasts
+    in time order, and how many came too late."""
+    stmt = (select(Forecast.user_id, raw_time(Forecast.at), Forecast.cdf)
+            .where(Forecast.question_id == question.id, Forecast.cdf.is_not(None))
+            .order_by(Forecast.at, Forecast.id))
+    rows = session.execute(stmt).all()
+    users = np.array([r[0] for r in rows], np.int64)
+    at = np.array([r[1] for r in rows], np.int64)
+    blob = b"".join(r[2] for r in rows)
+    cdfs = np.frombuffer(blob, "<f4").reshape(len(rows), cdf_codec.POINTS)
+    late = 0
+    if cut is not None:
+        keep = at < timeutil.to_micros(cut)
+        late = int(len(at) - keep.sum())
+        users, at, cdfs = users[keep], at[keep], cdfs[keep]
+    return users, at, cdfs, late
+
+
+def _previous(users: np.ndarray) -> np.ndarray:
+    """For each forecast (time order), the index of the same user's previous one, or -1."""
+    order = np.lexsort((np.arange(len(users)), users))
+    prev = np.full(len(users), -1, np.int64)
+    same = users[order][1:] == users[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+def crowd_series(users: np.ndarray, at: np.ndarray, cdfs: np.ndarray, lo: float, hi: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """After each distinct forecast time (ascending): the time, the crowd's BAND
+    quantiles (rows), its forecaster count; and the final mean CDF."""
+    m = len(at)
+    prev = _previous(users)
+    counts = np.cumsum(prev < 0)
+    last_at_time = np.ones(m, bool)
+    last_at_time[:-1] = at[1:] != at[:-1]
+    running = np.zeros(cdf_codec.POINTS)
+    bands = []
+    mean = running
+    for start in range(0, m, _BLOCK):
+        stop = min(m, start + _BLOCK)
+        delta = cdfs[start:stop].astype(np.float64)
+        had = prev[start:stop] >= 0
+        delta[had] -= cdfs[prev[start:stop][had]]
+        sums = running + np.cumsum(delta, axis=0)
+        running = sums[-1]
+        keep = last_at_time[start:stop]
+        means = sums[keep] / counts[start:stop][keep][:, None]
+        bands.append(quantiles(means, lo, hi, BAND))
+        mean = running / counts[stop - 1]
+    return (at[last_at_time], np.concatenate(bands) if bands else np.empty((0, 3)),
+            counts[last_at_time], mean)
+
+
+def numeric_crowd(session: Session, question: Question, resolution: Resolution | None, *,
+                  recent: int) -> NumericCrowd:
+    """The crowd of a numeric or date question (module docstring), with the latest
+    `recent` changes exact."""
+    assert question.range_min is not None and question.range_max is not None
+    users, at, cdfs, late = _read(session, question, counted_before(question, resolution))
+    if not len(at):
+        return NumericCrowd(None, 0, [], [], 0, late)
+    lo, hi = question.range_min, question.range_max
+    times, bands, counts, mean = crowd_series(users, at, cdfs, lo, hi)
+
+    def points(index: np.ndarray) -> list[BandPoint]:
+        return [(timeutil.from_micros(t), b.tolist(), int(n)) for t, b, n in
+                zip(times[index].tolist(), bands[index], counts[index].tolist())]
+
+    scaled = (bands - lo) / (hi - lo)
+    return NumericCrowd(mean.tolist(), int(counts[-1]), points(thin(times, scaled, CHART_POINTS)),
+                        points(np.arange(max(0, len(times) - recent), len(times))),
+                        len(times), late)
+
+
+def current_medians(session: Session, items: Sequence[tuple[Question, Resolution | None]]
+                    ) -> dict[int, tuple[float, int]]:
+    """(crowd median, forecasters) of numeric and date questions with counted forecasts,
+    from one read of their forecasts (the question list)."""
+    if not items:
+        return {}
+    by_id = {q.id: q for q, _ in items}
+    cuts = {q.id: counted_before(q, r) for q, r in items}
+    rows = session.execute(
+        select(Forecast.question_id, Forecast.user_id, Forecast.at, Forecast.cdf)
+        .where(Forecast.question_id.in_(list(by_id)), Forecast.cdf.is_not(None))
+        .order_by(Forecast.question_id, Forecast.at, Forecast.id)).all()
+    standing: dict[int, dict[int, bytes]] = {}
+    for qid, uid, at, blob in rows:  # later rows of a user replace earlier ones
+        cut = cuts[qid]
+        if cut is None or at < cut:
+            standing.setdefault(qid, {})[uid] = blob
+    out: dict[int, tuple[float, int]] = {}
+    for qid, latest in standing.items():
+        q = by_id[qid]
+        assert q.range_min is not None and q.range_max is not None
+        f = np.frombuffer(b"".join(latest.values()), "<f4").reshape(-1, cdf_codec.POINTS)
+        mean = f.astype(np.float64).mean(axis=0)
+        out[qid] = (float(quantiles(mean, q.range_min, q.range_max, (0.5,))[0, 0]), len(latest))
+    return out
