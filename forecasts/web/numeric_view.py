@@ -93,6 +93,14 @@ def forecast_text(question: Question, forecast: Forecast) -> str:
     return band_text(question, forecast.cdf_values)
 
 
+def forecast_median(question: Question, forecast: Forecast) -> str:
+    """A numeric or date forecast's median, for reading (the question list)."""
+    assert question.range_min is not None and question.range_max is not None
+    median = numeric_view.quantiles(forecast.cdf_values, question.range_min,
+                                    question.range_max, (0.5,))[0, 0]
+    return value_text(question, float(median))
+
+
 # --- The form ------------------------------------------------------------------
 
 def parse_value(question: Question, text: str, *, where: str) -> float:
@@ -164,9 +172,8 @@ def _in_words(question: Question, message: str) -> str:
     """The converter's message, with its raw numbers (seconds, for a date) explained."""
     assert question.range_min is not None and question.range_max is not None
     if "within the range" in message:
-        side = []
-        side.append("at or above" if question.open_lower else "above")
-        return (f"must lie within the question's range, {side[0]} "
+        return (f"must lie within the question's range, "
+                f"{'at or above' if question.open_lower else 'above'} "
                 f"{value_text(question, question.range_min)} and "
                 f"{'at or below' if question.open_upper else 'below'} "
                 f"{value_text(question, question.range_max)}")

@@ -21,7 +21,7 @@ from forecasts.web.charts import crowd_chart
 from forecasts.web.forecast_form import ForecastForm
 from forecasts.web.numeric_charts import band_chart
 from forecasts.services import numeric_view
-from forecasts.web.numeric_view import forecast_text, outcome_text, page_crowd
+from forecasts.web.numeric_view import forecast_median, forecast_text, outcome_text, page_crowd
 from forecasts.web.numeric_view import value_text as numeric_value_text
 from forecasts.web.question_page import chart_window, page_history, question_context
 
@@ -29,6 +29,7 @@ bp = Blueprint("questions", __name__)
 # Numeric and date values in words, for the shared macros (forecast lists, outcomes).
 bp.add_app_template_global(forecast_text, "numeric_forecast_text")
 bp.add_app_template_global(outcome_text, "numeric_outcome_text")
+bp.add_app_template_global(forecast_median, "numeric_forecast_median")
 
 
 def _user():

@@ -172,6 +172,12 @@ def test_own_distribution_over_the_crowd_and_the_outcome(web, session, numeric_w
     assert re.search(r'with a forecast of median [\d.]+ % \(80%: ', page)
     assert 'class="my-density"' in page and 'class="crowd-density"' in page
     assert "Dashed: yours, median" in page
+    # The list shows your own median (plain: the first grid crossing of 0.5, interpolated).
+    [mine] = [f for f in stored(session, q) if f.user_id == users["alice"].id]
+    f, x = mine.cdf_values, cdf_codec.grid(-5, 15)
+    k = next(i for i, v in enumerate(f) if v >= 0.5)
+    median = x[k - 1] + (0.5 - f[k - 1]) / (f[k] - f[k - 1]) * (x[k] - x[k - 1])
+    assert f'numeric-mine">{median:,.2f} %</span>' in web.get("/").get_data(as_text=True)
     # Your forecasts list the median and interval of each.
     assert re.search(r'<span class="value">median [\d.]+ % \(80%: [-\d.]+ % to [\d.]+ %\)</span>', page)
 
