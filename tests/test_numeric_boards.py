@@ -214,3 +214,17 @@ def test_question_page_shows_crps_for_a_resolved_numeric_question(client, databa
     assert page.status_code == 200
     assert "Crowd CRPS" in page.text and f"{crowd.crps:.3f}" in page.text
     assert "Crowd Brier" not in page.text
+
+
+def test_profile_and_comparisons_leave_numeric_questions_out(client, runner, tmp_path,
+                                                            reference, database):
+    _load_binary(runner, tmp_path, reference)
+    users = [r["user"] for r in json_out(runner, "leaderboard")]
+    before = client.get(f"/api/v1/users/{users[0]}/compare?with={users[1]}").json
+    crowd_before = client.get(f"/api/v1/users/{users[0]}/compare").json
+    w.scored_world(database, names=(users[0], users[1], "ana", "ben"))
+    assert client.get(f"/users/{users[0]}").status_code == 200
+    assert client.get(f"/users/{users[0]}?compare={users[1]}").status_code == 200
+    # Compared over the questions with a Brier, as before the numeric ones.
+    assert client.get(f"/api/v1/users/{users[0]}/compare?with={users[1]}").json == before
+    assert client.get(f"/api/v1/users/{users[0]}/compare").json == crowd_before

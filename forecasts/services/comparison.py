@@ -6,7 +6,8 @@ interval (scoring.paired_bootstrap: the questions are resampled) and a verdict i
 words. Two users are compared on peer (higher is better) and Brier; a user and the crowd
 on Brier and log (the crowd has no peer score), lower being better. The pairs and
 figures are cached under the score version; a page of per-question rows then reads only
-its questions' titles.
+its questions' titles. Only questions with a Brier score are compared: numeric and date
+questions (SPEC section 11, a CRPS instead) are left out.
 """
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def resolve_other(session: Session, user: User, text: str | None, *,
 
 def _scores(session: Session, user_id: int, metrics: tuple[str, ...], *, ordered: bool):
     stmt = select(QuestionScore.question_id, *(getattr(QuestionScore, m) for m in metrics)
-                  ).where(QuestionScore.user_id == user_id)
+                  ).where(QuestionScore.user_id == user_id, QuestionScore.brier.is_not(None))
     if ordered:  # the profile's order: latest close first, then newest question
         stmt = stmt.join(Question, Question.id == QuestionScore.question_id).order_by(
             Question.close_at.desc(), Question.id.desc())
@@ -137,7 +138,7 @@ def _pairs(session: Session, user: User, other: User | None) -> Pairs:
                        *(getattr(CrowdScore, m) for m in metrics))
                 .join(CrowdScore, CrowdScore.question_id == QuestionScore.question_id)
                 .join(Question, Question.id == QuestionScore.question_id)
-                .where(QuestionScore.user_id == user.id)
+                .where(QuestionScore.user_id == user.id, QuestionScore.brier.is_not(None))
                 .order_by(Question.close_at.desc(), Question.id.desc()))
         qid, *cols = fetch_columns(session, stmt, (np.int64, *([np.float64] * 4)))
         return Pairs(qid, dict(zip(metrics, cols[:2])), dict(zip(metrics, cols[2:])), metrics)
