@@ -36,7 +36,8 @@ def comment_json(entry: Entry, question: Question) -> dict[str, Any]:
         "hidden_reason": c.hidden_reason if c.hidden_at is not None else None,
         "forecast": None if f is None else {"id": f.id, "at": timeutil.iso(f.at),
                                             "probability": f.probability,
-                                            "probabilities": f.probabilities},
+                                            "probabilities": None if f.cdf is not None
+                                            else f.probabilities},
         "html_url": url_for("comments.permalink", slug=question.slug, comment_id=c.id,
                             _external=True),
     }

@@ -26,7 +26,8 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     try:
         forecast = forecasts.submit_forecast(
             session, question, user, probability=body.get("probability"),
-            probabilities=body.get("probabilities"), rationale=body.get("rationale"),
+            probabilities=body.get("probabilities"), cdf=body.get("cdf"),
+            quantiles=body.get("quantiles"), rationale=body.get("rationale"),
             aggregator=aggregation.configured(current_app.config))
     except forecasts.JustSettled:
         session.commit()  # the settlement stands although the forecast is refused (409)

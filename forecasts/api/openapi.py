@@ -76,7 +76,9 @@ PATHS: dict[str, Any] = {
     "/questions/{slug}/forecasts": {"post": {
         "operationId": "submitForecast", "summary": "Record your forecast now",
         "description": "Forecasts are append-only: an update is a new forecast. Binary "
-                       "questions take `probability`, multiple-choice ones `probabilities`.",
+                       "questions take `probability`, multiple-choice ones `probabilities`, "
+                       "numeric and date ones a `cdf` of 201 values or `quantiles` "
+                       "(answered with the stored CDF).",
         "security": [{"bearerAuth": []}], "parameters": _params("submitForecast", SLUG),
         "requestBody": _body("submitForecast"),
         "responses": _responses("201", "Forecast", "400", "401", "404", "409", "413", "422", "429")}},

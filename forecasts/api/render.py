@@ -7,15 +7,20 @@ from flask import request, url_for
 
 from forecasts import rules, timeutil
 from forecasts.models import Forecast, Question, Resolution
+from forecasts.services.questions import range_text
 
 Crowd = tuple[list[float] | None, int]
 
 
 def resolution_json(resolution: Resolution | None) -> dict[str, Any] | None:
-    """{outcome, known_at} of the current resolution, or None while unsettled."""
+    """{outcome, known_at} of the current resolution, or None while unsettled; with the
+    `value` of a numeric or date question resolved to one."""
     if resolution is None:
         return None
-    return {"outcome": resolution.outcome, "known_at": timeutil.iso(resolution.known_at)}
+    doc = {"outcome": resolution.outcome, "known_at": timeutil.iso(resolution.known_at)}
+    if resolution.value is not None:
+        doc["value"] = resolution.value
+    return doc
 
 
 def question_json(question: Question, resolution: Resolution | None, status: str,
@@ -43,13 +48,31 @@ def question_detail_json(question: Question, resolution: Resolution | None, stat
     doc["description"] = question.description
     doc["rule"] = question.rule
     doc["rule_text"] = rules.describe(question.rule, question)
+    doc.update(range_json(question))
     return doc
 
 
+def range_json(question: Question) -> dict[str, Any]:
+    """A numeric or date question's range (dates as ISO 8601), open sides and unit; for
+    other kinds a null range, closed sides and no unit."""
+    if not question.continuous:
+        return {"range": None, "open_lower": False, "open_upper": False, "unit": None}
+    assert question.range_min is not None and question.range_max is not None
+    return {"range": {"min": range_text(question.kind, question.range_min),
+                      "max": range_text(question.kind, question.range_max)},
+            "open_lower": bool(question.open_lower), "open_upper": bool(question.open_upper),
+            "unit": question.unit}
+
+
 def forecast_json(forecast: Forecast, *, question: str, user: str) -> dict[str, Any]:
-    """A stored forecast; `probability` is the binary probability of yes, else null."""
+    """A stored forecast; `probability` is the binary probability of yes, else null;
+    `cdf` the stored F_0..F_200 of a numeric or date forecast (then `probabilities` is
+    null), else null."""
+    stored = forecast.cdf is not None
     return {
         "id": forecast.id, "question": question, "user": user,
         "at": timeutil.iso(forecast.at), "probability": forecast.probability,
-        "probabilities": forecast.probabilities, "rationale": forecast.rationale,
+        "probabilities": None if stored else forecast.probabilities,
+        "cdf": forecast.cdf_values.tolist() if stored else None,
+        "rationale": forecast.rationale,
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forecasts.cdf import POINTS
 from forecasts.services.comments import MAX_BODY as MAX_COMMENT
 from forecasts.services.forecasts import MAX_RATIONALE, P_MAX, P_MIN
 from forecasts.services.question_list import SORTS
@@ -39,9 +40,10 @@ PROBABILITIES = {"type": "array", "items": {"type": "number", "minimum": 0, "max
 QUESTION = {
     "slug": {"type": "string", "pattern": "^[a-z0-9-]{3,80}$"},
     "title": {"type": "string"},
-    "kind": {"type": "string", "enum": ["binary", "multiple_choice"]},
-    "options": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 20,
-                "description": 'Option labels; binary questions have ["no", "yes"].'},
+    "kind": {"type": "string", "enum": ["binary", "multiple_choice", "numeric", "date"]},
+    "options": {"type": "array", "items": {"type": "string"}, "maxItems": 20,
+                "description": 'Option labels; binary questions have ["no", "yes"], '
+                               'numeric and date questions none.'},
     "ordered": {"type": "boolean"},
     "tags": {"type": "array", "items": {"type": "string"}},
     "open_at": TIME,
@@ -73,7 +75,23 @@ DETAIL = {
              "properties": {"type": {"type": "string"}},
              "description": "The resolution rule as stored (SPEC section 4)."},
     "rule_text": {"type": "string", "description": "The rule in plain words."},
+    "range": {**nullable(closed({"min": {"type": ["number", "string"]},
+                                 "max": {"type": ["number", "string"]}})),
+              "description": "Numeric and date questions: the range the CDF's grid spans "
+                             "(x_k = min + k(max - min)/200; dates as ISO 8601 text); null "
+                             "for other kinds."},
+    "open_lower": {"type": "boolean", "description": "Whether the outcome may fall below "
+                                                     "range.min (false for other kinds)."},
+    "open_upper": {"type": "boolean", "description": "Whether the outcome may fall above "
+                                                     "range.max (false for other kinds)."},
+    "unit": {"type": ["string", "null"], "description": "Display unit, e.g. USD."},
 }
+CDF = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+       "minItems": POINTS, "maxItems": POINTS,
+       "description": "Numeric and date questions: F_0..F_200, F_k = P(X <= x_k) on the "
+                      "range's grid (SPEC section 11: non-decreasing, every bucket at least "
+                      "5e-5, F_0 = 0 unless the lower side is open, F_200 = 1 unless the "
+                      "upper side is open)."}
 USER_SCORES = {"brier": {**NUMBER, "description": "Not for numeric and date questions."},
                "crps": {**NUMBER, "description": "Only for numeric and date questions "
                                                  "(SPEC section 11)."},
@@ -117,8 +135,15 @@ SCHEMAS: dict[str, Schema] = {
         "where": {"type": "string", "description": "The field or parameter at fault."},
     }, optional=("where",))}),
     "Resolution": closed({"outcome": {"type": "string",
-                                      "description": 'yes/no, an option label, or "annulled".'},
-                          "known_at": nullable(TIME)}),
+                                      "description": 'yes/no, an option label, or "annulled"; '
+                                                     "for numeric and date questions the "
+                                                     "value as text (dates ISO 8601)."},
+                          "known_at": nullable(TIME),
+                          "value": {"type": "number",
+                                    "description": "Numeric and date questions resolved to "
+                                                   "a value: the value (dates in seconds "
+                                                   "since the epoch); absent otherwise."}},
+                         optional=("value",)),
     "Question": closed(QUESTION),
     "QuestionDetail": closed(DETAIL),
     "QuestionPage": page_of("Question"),
@@ -128,9 +153,18 @@ SCHEMAS: dict[str, Schema] = {
                                     "description":
                                     "Multiple choice: one probability per option, each in "
                                     f"[{P_MIN}, {P_MAX}], summing to 1 within 1e-6."},
+                  "cdf": CDF,
+                  "quantiles": {"type": "object", "additionalProperties": NUMBER,
+                                "description": "Numeric and date questions, instead of `cdf`: "
+                                               "a few quantiles {probability: value}, e.g. "
+                                               '{"0.1": 12.5, "0.5": 20, "0.9": 31} (at least '
+                                               "two, probabilities in [0.001, 0.999] spanning "
+                                               "0.02 or more, values increasing within the "
+                                               "range), turned into the stored CDF."},
                   "rationale": {"type": ["string", "null"], "maxLength": MAX_RATIONALE}},
-                 optional=("probability", "probabilities", "rationale")),
-        "oneOf": [{"required": ["probability"]}, {"required": ["probabilities"]}],
+                 optional=("probability", "probabilities", "cdf", "quantiles", "rationale")),
+        "oneOf": [{"required": ["probability"]}, {"required": ["probabilities"]},
+                  {"required": ["cdf"]}, {"required": ["quantiles"]}],
     },
     "Forecast": closed({
         "id": {"type": "integer"},
@@ -138,7 +172,11 @@ SCHEMAS: dict[str, Schema] = {
         "user": {"type": "string"},
         "at": TIME,
         "probability": {"type": ["number", "null"], "description": "Binary: p(yes); else null."},
-        "probabilities": {**PROBABILITIES, "description": "One per option (binary: [no, yes])."},
+        "probabilities": {**nullable(PROBABILITIES),
+                          "description": "One per option (binary: [no, yes]); null for "
+                                         "numeric and date questions."},
+        "cdf": {**nullable(CDF), "description": "Numeric and date questions: the stored "
+                                                "F_0..F_200; null for other kinds."},
         "rationale": {"type": ["string", "null"]},
     }),
     "ForecastPage": page_of("Forecast"),
@@ -192,7 +230,8 @@ SCHEMAS.update({
         "forecast": {**nullable(closed({
             "id": {"type": "integer"}, "at": TIME,
             "probability": {"type": ["number", "null"]},
-            "probabilities": PROBABILITIES})),
+            "probabilities": {**nullable(PROBABILITIES),
+                              "description": "Null for numeric and date questions."}})),
             "description": "The forecast a rationale came with; null for other comments and "
                            "while the crowd is hidden from you (another's rationale is then "
                            "not listed at all)."},

@@ -70,7 +70,8 @@ def test_documented_query_parameters_are_the_accepted_ones(api, world, path, met
 def test_every_documented_body_field_is_accepted(api, world):
     schema = DOCUMENT["components"]["schemas"]["ForecastInput"]
     examples = {"probability": 0.4, "rationale": "because"}
-    assert set(schema["properties"]) == {*examples, "probabilities"}
+    # cdf and quantiles (numeric and date questions): tests/api/test_numeric_api.py.
+    assert set(schema["properties"]) == {*examples, "probabilities", "cdf", "quantiles"}
     response = api.post("/api/v1/questions/strike-open/forecasts", token=world.tokens["alice"],
                         json=examples)
     assert response.status_code == 201
