@@ -15,8 +15,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forecasts import timeutil
-from forecasts.models import Comment, Forecast, Question, User
+from forecasts import cdf, timeutil
+from forecasts.models import CONTINUOUS_KINDS, Comment, Forecast, Question, User
 from forecasts.services import comments
 from forecasts.passwords import Passwords
 from forecasts.services.bundle import FORMAT, import_bundle
@@ -84,12 +84,19 @@ def _target(q: dict[str, Any]) -> np.ndarray:
     return np.array([1 - latent, latent]) if "outcome" not in demo else np.array([0.5, 0.5])
 
 
-def _forecasts_for(q: dict[str, Any], users: list[dict], rng: np.random.Generator) -> list[dict]:
+def _window(q: dict[str, Any]) -> tuple[datetime, float]:
+    """The opening and the seconds from it to the last moment a demo forecast is made."""
     opens = timeutil.parse(q["open_at"], where="open_at")
     known = q["demo"].get("known_at")
     end = min(timeutil.parse(q["close_at"], where="close_at"), AS_OF,
               timeutil.parse(known, where="known_at") if known else AS_OF)
-    span = (end - opens).total_seconds()
+    return opens, (end - opens).total_seconds()
+
+
+def _forecasts_for(q: dict[str, Any], users: list[dict], rng: np.random.Generator) -> list[dict]:
+    if q["kind"] in CONTINUOUS_KINDS:
+        return _distributions_for(q, users, rng)
+    opens, span = _window(q)
     if span <= 0:
         return []
     k = len(q.get("options", ["no", "yes"]))
@@ -120,8 +127,56 @@ def _forecasts_for(q: dict[str, Any], users: list[dict], rng: np.random.Generato
     return out
 
 
+def _scale_value(q: dict[str, Any], value: Any) -> float:
+    """A demo figure on the question's scale: a number, or a date in epoch seconds."""
+    if q["kind"] == "date":
+        return timeutil.parse(value, where="demo").timestamp()
+    return float(value)
+
+
+def _distributions_for(q: dict[str, Any], users: list[dict], rng: np.random.Generator
+                       ) -> list[dict]:
+    """Numeric and date forecasts: each a logistic belief given by its 10th, 50th and 90th
+    percentiles (cdf.quantiles_to_cdf), whose centre drifts from a shared prior to the
+    truth as the close nears; noise moves the centre, confidence narrows the spread (an
+    overconfident forecaster's 80% interval is too narrow, a timid one's too wide)."""
+    opens, span = _window(q)
+    if span <= 0:
+        return []
+    demo = q["demo"]
+    lo, hi = (_scale_value(q, q["range"][end]) for end in ("min", "max"))
+    truth = _scale_value(q, demo["value"] if "value" in demo else demo["center"])
+    prior = _scale_value(q, demo["prior"])
+    scale = demo["scale_days"] * 86400.0 if q["kind"] == "date" else float(demo["scale"])
+    margin = (hi - lo) / 400  # keeps quantiles strictly inside a closed side
+    out = []
+    for u in users:
+        if rng.random() > u["activity"]:
+            continue
+        n = 1 + rng.poisson(u["updates"] * span / (120 * 86400))
+        for off in np.sort(rng.random(n) ** 1.3) * span:
+            phase = (off / span) ** 0.8
+            centre = (1 - phase) * prior + phase * truth + u["noise"] * scale * rng.standard_normal()
+            half = np.log(9.0) * scale * (1.1 - 0.6 * phase) / u["confidence"]  # 10th to 50th
+            points = np.clip(centre + half * np.array([-1.0, 0.0, 1.0]),
+                             lo if q["open_lower"] else lo + margin,
+                             hi if q["open_upper"] else hi - margin)
+            if not points[0] < points[1] < points[2]:
+                continue  # a belief squeezed against a closed side: no forecast this time
+            values = cdf.quantiles_to_cdf(dict(zip((0.1, 0.5, 0.9), points.tolist())), lo, hi,
+                                          q["open_lower"], q["open_upper"])
+            at = opens + timedelta(seconds=int(off) // 60 * 60)
+            out.append({"question": q["slug"], "user": u["name"], "at": timeutil.iso(at),
+                        "cdf": [round(v, 7) for v in values.tolist()]})
+    return out
+
+
 def _resolution(q: dict[str, Any]) -> dict[str, Any] | None:
     demo = q["demo"]
+    if "value" in demo:
+        settled = timeutil.parse(demo.get("known_at") or q["close_at"], where="known_at")
+        return {"value": demo["value"], "note": demo.get("note", ""), "source": "import",
+                "resolved_by": "admin", "resolved_at": timeutil.iso(settled + timedelta(hours=6))}
     if "outcome" not in demo:
         return None
     settled = timeutil.parse(demo.get("known_at") or q["close_at"], where="known_at")
