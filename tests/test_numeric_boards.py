@@ -228,3 +228,23 @@ def test_profile_and_comparisons_leave_numeric_questions_out(client, runner, tmp
     # Compared over the questions with a Brier, as before the numeric ones.
     assert client.get(f"/api/v1/users/{users[0]}/compare?with={users[1]}").json == before
     assert client.get(f"/api/v1/users/{users[0]}/compare").json == crowd_before
+
+
+def test_tournament_standings_with_only_numeric_questions(client, database):
+    from forecasts.services import tournaments
+
+    w.scored_world(database)
+    with database.transaction() as session:
+        tournaments.create(session, "numbers-2026", "Numbers 2026")
+        tournaments.add_questions(session, "numbers-2026", ["rain", "gdp"])
+        for name in ("ana", "ben"):
+            tournaments.join(session, "numbers-2026", name)
+    with database.session() as session:
+        standings = tournaments.leaderboard(session, "numbers-2026")
+        stored = _stored(database)
+    assert {s.user for s in standings} == {"ana", "ben"}
+    for s in standings:
+        mine = [r for r in stored if r.username == s.user and r.kind == "numeric"]
+        assert s.questions == 2 and s.brier is None  # no Brier on numeric questions
+        assert s.peer_total == pytest.approx(sum(r.peer for r in mine), abs=TOL)
+    assert client.get("/tournaments/numbers-2026").status_code == 200

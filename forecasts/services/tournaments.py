@@ -209,7 +209,9 @@ def _leaderboard(session: Session, tournament: Tournament) -> list[Standing]:
     for position, r in enumerate(active, start=1):
         rank = standings[-1].rank if standings and standings[-1].peer_total == float(r.peer) \
             else position
-        standings.append(Standing(rank, r.username, int(r.n), float(r.peer), float(r.brier),
+        # The mean Brier skips numeric and date questions (NULL); None with only those.
+        standings.append(Standing(rank, r.username, int(r.n), float(r.peer),
+                                  None if r.brier is None else float(r.brier),
                                   float(r.coverage)))
     standings += [Standing(None, r.username, 0, 0.0, None, None) for r in idle]
     return standings
