@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from forecasts import cdf as cdf_codec, timeutil
@@ -179,26 +179,29 @@ def numeric_crowd(session: Session, question: Question, resolution: Resolution |
 
 def current_medians(session: Session, items: Sequence[tuple[Question, Resolution | None]]
                     ) -> dict[int, tuple[float, int]]:
-    """(crowd median, forecasters) of numeric and date questions with counted forecasts,
-    from one read of their forecasts (the question list)."""
+    """(crowd median, forecasters) of numeric and date questions with counted forecasts
+    (the question list): one statement reading only each forecaster's standing CDF."""
     if not items:
         return {}
     by_id = {q.id: q for q, _ in items}
-    cuts = {q.id: counted_before(q, r) for q, r in items}
-    rows = session.execute(
-        select(Forecast.question_id, Forecast.user_id, Forecast.at, Forecast.cdf)
-        .where(Forecast.question_id.in_(list(by_id)), Forecast.cdf.is_not(None))
-        .order_by(Forecast.question_id, Forecast.at, Forecast.id)).all()
-    standing: dict[int, dict[int, bytes]] = {}
-    for qid, uid, at, blob in rows:  # later rows of a user replace earlier ones
-        cut = cuts[qid]
-        if cut is None or at < cut:
-            standing.setdefault(qid, {})[uid] = blob
+    counted = []
+    for q, r in items:
+        cut = counted_before(q, r)
+        counted.append(Forecast.question_id == q.id if cut is None else
+                       and_(Forecast.question_id == q.id, Forecast.at < cut))
+    latest = (select(Forecast.question_id, Forecast.cdf, func.row_number().over(
+        partition_by=(Forecast.question_id, Forecast.user_id),
+        order_by=(Forecast.at.desc(), Forecast.id.desc())).label("newest"))
+        .where(Forecast.cdf.is_not(None), or_(*counted)).subquery())
+    rows = session.execute(select(latest.c.question_id, latest.c.cdf)
+                           .where(latest.c.newest == 1).order_by(latest.c.question_id)).all()
+    qid = np.array([r[0] for r in rows], np.int64)
+    cdfs = np.frombuffer(b"".join(r[1] for r in rows), "<f4").reshape(len(rows), cdf_codec.POINTS)
     out: dict[int, tuple[float, int]] = {}
-    for qid, latest in standing.items():
-        q = by_id[qid]
-        assert q.range_min is not None and q.range_max is not None
-        f = np.frombuffer(b"".join(latest.values()), "<f4").reshape(-1, cdf_codec.POINTS)
-        mean = f.astype(np.float64).mean(axis=0)
-        out[qid] = (float(quantiles(mean, q.range_min, q.range_max, (0.5,))[0, 0]), len(latest))
+    for q in np.unique(qid).tolist():  # one mean per question shown, not per forecast
+        question = by_id[q]
+        assert question.range_min is not None and question.range_max is not None
+        mine = cdfs[qid == q].astype(np.float64)
+        median = quantiles(mine.mean(axis=0), question.range_min, question.range_max, (0.5,))
+        out[q] = (float(median[0, 0]), len(mine))
     return out

@@ -120,12 +120,13 @@ def test_a_bad_date_is_named(web, session, numeric_world):
     assert session.scalar(select(func.count()).select_from(Forecast)) == 0
 
 
-def crowd_figures(session, question, users):
-    """The crowd's q10, median and q90 the plain way: each user's latest CDF, their mean,
-    then the first grid crossing of p, interpolated."""
+def crowd_figures(session, question, users, before=None):
+    """The crowd's q10, median and q90 the plain way: each user's latest CDF (made before
+    `before`), their mean, then the first grid crossing of p, interpolated."""
     latest = {}
-    for f in stored(session, question):
-        latest[f.user_id] = f.cdf_values
+    for f in sorted(stored(session, question), key=lambda f: (f.at, f.id)):
+        if before is None or f.at < before:
+            latest[f.user_id] = f.cdf_values
     mean = np.mean(list(latest.values()), axis=0)
     x = cdf_codec.grid(question.range_min, question.range_max)
     out = []
@@ -187,13 +188,19 @@ def test_resolved_question_marks_the_outcome(web, session, numeric_world):
     now = timeutil.now()
     submit_forecast(session, q, users["bob"], quantiles={0.1: 1, 0.5: 4, 0.9: 9},
                     at=now - timedelta(days=3))
+    # Made after the outcome was known: shown as late, not part of the crowd.
+    submit_forecast(session, q, users["alice"], quantiles={0.1: 10, 0.5: 12, 0.9: 14},
+                    at=now - timedelta(days=1.5))
     q.close_at = now - timedelta(days=1)
     session.commit()
-    resolution.resolve(session, q, "3.5", actor="root", now=now)
+    resolution.resolve(session, q, "3.5", actor="root", known_at=now - timedelta(days=2), now=now)
     session.commit()
     page = web.get("/questions/gdp")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
+    low, median, high = crowd_figures(session, q, users, before=now - timedelta(days=2))
+    assert f'id="crowd-median">{median:,.2f} %<' in text and "1 forecast was made after" in text
+    assert f'numeric-median">{median:,.2f} %<' in web.get("/").get_data(as_text=True)
     assert "Outcome: <strong class=\"outcome\">3.50 %</strong>" in text
     assert 'class="outcome"' in text and "outcome 3.50 %" in text
     assert web.get("/questions/gdp/crowd.svg").status_code == 200
@@ -239,3 +246,35 @@ def test_quantile_function_matches_a_scalar_walk():
                 k = next(i for i in range(201) if f[i] >= p)
                 assert v == pytest.approx(x[k - 1] + (p - f[k - 1]) / (f[k] - f[k - 1]) * (x[k] - x[k - 1]))
                 assert np.interp(v, x, f) == pytest.approx(p)
+
+
+def test_statements_do_not_grow_with_the_forecasts(app, web, session, numeric_world):
+    """No N+1 on a numeric question's pages (as tests/test_query_budget.py for the others)."""
+    q = numeric_world["numeric"]
+    now = timeutil.now()
+
+    def add(names, hours):
+        for i, name in enumerate(names):
+            user = add_user(session, name)
+            for step in range(2):
+                submit_forecast(session, q, user, quantiles={0.1: i % 5, 0.5: 5 + i % 3, 0.9: 10},
+                                rationale=f"{name} {step}",
+                                at=now - timedelta(hours=hours - i - step / 2))
+        session.commit()
+
+    def measure():
+        out = {}
+        for path in ("/questions/gdp", "/questions/gdp/crowd.svg", "/"):
+            counts = []
+            for _ in range(2):
+                with app.extensions["forecasts_db"].statements() as seen:
+                    assert web.get(path).status_code == 200
+                counts.append(len(seen))
+            out[path] = counts
+        return out
+
+    add(["u0", "u1"], 100)
+    web.login("alice")
+    small = measure()
+    add([f"v{i}" for i in range(15)], 50)
+    assert measure() == small
