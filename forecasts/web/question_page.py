@@ -120,6 +120,9 @@ def unsettled_histories(session: Session, items: list[tuple[Question, Stats]]
     found: dict[int, crowd.History] = {}
     missing: list[tuple[Question, Stats]] = []
     for question, stats in items:
+        if question.continuous:  # no option probabilities over time (numeric_view.py)
+            found[question.id] = crowd.History([], [], 0, 0, 0)
+            continue
         cached = _cached_history(question, stats, None)
         if cached is None:
             missing.append((question, stats))

@@ -278,3 +278,17 @@ def test_statements_do_not_grow_with_the_forecasts(app, web, session, numeric_wo
     small = measure()
     add([f"v{i}" for i in range(15)], 50)
     assert measure() == small
+
+
+def test_list_histories_skip_numeric_questions(app, session, numeric_world):
+    """Pages listing questions with their crowd history (My forecasts) get an empty one
+    for a numeric question, not an error: its crowd is no list of option probabilities."""
+    from forecasts.services.question_stats import stats_of
+    from forecasts.web.question_page import unsettled_histories
+
+    q = numeric_world["numeric"]
+    submit_forecast(session, q, numeric_world["users"]["bob"], quantiles={0.1: 1, 0.5: 4, 0.9: 9})
+    session.commit()
+    with app.test_request_context():
+        found = unsettled_histories(session, [(q, stats_of(session, q))])
+    assert found[q.id].points == [] and found[q.id].total == 0
