@@ -31,6 +31,7 @@ class ValueChart:
     xticks: list[tuple[float, str, str]] = field(default_factory=list)
     yticks: list[tuple[float, str]] = field(default_factory=list)
     outcome: tuple[float, str] | None = None  # (x or y, label)
+    marker: tuple[float, str] | None = None  # (x, label): when the question was settled
     empty: str = ""
 
 
@@ -135,4 +136,6 @@ def band_chart(question: Question, points: Sequence[tuple[datetime, Sequence[flo
     if outcome is not None:
         from forecasts.web.numeric_view import value_text
         chart.outcome = (fy(outcome), f"outcome {value_text(question, outcome)}")
+    if settled_at is not None and start <= settled_at <= end:
+        chart.marker = (fx(settled_at), "settled")
     return chart

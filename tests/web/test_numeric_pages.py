@@ -292,3 +292,21 @@ def test_list_histories_skip_numeric_questions(app, session, numeric_world):
     with app.test_request_context():
         found = unsettled_histories(session, [(q, stats_of(session, q))])
     assert found[q.id].points == [] and found[q.id].total == 0
+
+
+def test_date_crowd_median_is_a_date(web, session, numeric_world):
+    d, users = numeric_world["date"], numeric_world["users"]
+    for name, days in (("alice", ("2027-03-01", "2027-08-01", "2028-02-01")),
+                       ("bob", ("2027-06-01", "2027-12-01", "2028-09-01"))):
+        submit_forecast(session, d, users[name],
+                        quantiles=dict(zip((0.1, 0.5, 0.9), map(epoch, days))))
+    session.commit()
+    low, median, high = crowd_figures(session, d, users)
+
+    def day(seconds):
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d")
+
+    page = web.get("/questions/treaty").get_data(as_text=True)
+    assert f'id="crowd-median">{day(median)}<' in page
+    assert f"{day(low)} to {day(high)}" in page
+    assert web.get("/questions/treaty/crowd.svg").status_code == 200
