@@ -171,3 +171,37 @@ def test_an_annulled_numeric_question_round_trips_without_a_value(database):
         assert (found.outcome, found.value) == ("annulled", None)
         exported = export_bundle(s)
     assert "value" not in exported["questions"][0]["resolution"]
+
+
+def test_the_array_check_stores_what_the_row_check_would(database):
+    """Plain rows skip the row path: their stored bytes are cdf.encode's, integer values
+    count as numbers, and every flaw still raises the row path's error for the first bad
+    row, whichever rows come before it."""
+    gdp = numeric_data(open_at=OPEN, close_at=CLOSE, open_lower=True, open_upper=False)
+    rows = []
+    for i in range(60):
+        f = awkward_cdf(10 + i, True, False)
+        rows.append({"question": "gdp-growth", "user": f"u{i % 7}",
+                     "at": f"2025-02-{1 + i % 28:02d}T00:00:00Z", "cdf": f})
+    rows[5]["cdf"][200] = 1  # an int is a number
+    with database.transaction() as s:
+        import_bundle(s, bundle([gdp], copy.deepcopy(rows), users=[]))
+    with database.session() as s:
+        got = [f.cdf for f in s.scalars(select(Forecast).order_by(Forecast.id))]
+    assert got == [cdf.encode(np.array(r["cdf"], float)) for r in rows]
+    wipe(database)
+
+    flaws = [(30, 200, True, "True is not a finite number"), (31, 0, 0.0, "lower bound is open"),
+             (32, 100, float("nan"), "not a finite number"), (33, 7, "0.1", "not a finite"),
+             (34, 150, 2.0, "not a probability"), (35, 199, 1.0, "bucket")]
+    for at, k, value, words in flaws:
+        doc = copy.deepcopy(rows)
+        doc[at]["cdf"][k] = value
+        doc[at + 10]["cdf"][3] = -1.0  # a later bad row is not the one named
+        with pytest.raises(InvalidInput) as info:
+            with database.transaction() as s:
+                import_bundle(s, bundle([gdp], doc, users=[]))
+        assert info.value.where.startswith(f"forecasts[{at}] (gdp-growth, ")
+        assert info.value.where.endswith(".cdf[200]" if k == 199 else f".cdf[{k}]"), \
+            info.value.where
+        assert words in str(info.value), str(info.value)

@@ -106,7 +106,8 @@ def import_bundle(session: Session, doc: object, *, actor: str = "import",
     stored = {q.slug: q for q in session.scalars(select(Question).where(
         Question.slug.in_(_forecast_slugs(doc) - set(by_slug))))}
     info = {slug: QuestionInfo(q.kind, len(q.labels if isinstance(q, QuestionSpec) else q.options),
-                               timeutil.to_micros(q.open_at), timeutil.to_micros(q.close_at))
+                               timeutil.to_micros(q.open_at), timeutil.to_micros(q.close_at),
+                               bool(q.open_lower), bool(q.open_upper))
             for slug, q in [*by_slug.items(), *stored.items()]}
     checked = check_forecasts(_list(doc, "forecasts"), info,
                               lambda entry, i: _check_forecast(entry, i, by_slug, stored))

@@ -2,8 +2,9 @@
 
 Every row is first tested by conservative array checks that only pass rows in the common,
 plainly valid shape (known question and user, a `...Z` timestamp inside the window, float
-probabilities within bounds, a vector that already sums to 1; never a numeric or date
-question's CDF, which always takes the row path). Rows that do not pass go
+probabilities within bounds, a vector that already sums to 1, a numeric or date
+question's CDF of 201 floats that passes SPEC §11's rules checked on all such rows at
+once, then stored by cdf.encode). Rows that do not pass go
 through the row-by-row check the import has always used, in row order, so the first bad
 row raises exactly the error it raised before, and unusual but valid rows (a `+02:00`
 offset, a vector to normalise) come out the same as before.
@@ -16,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from forecasts import cdf as cdf_codec
 from forecasts.errors import ForecastsError
 from forecasts.models import CONTINUOUS_KINDS
 from forecasts.services import forecasts as forecast_rules
@@ -38,6 +40,8 @@ class QuestionInfo:
     n_options: int
     open_us: int
     close_us: int
+    open_lower: bool = False  # numeric and date questions: the open sides
+    open_upper: bool = False
 
 
 @dataclass
@@ -76,8 +80,9 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
     q = np.fromiter((position.get(s, -1) if type(s) is str else -1 for s in question), np.int64, n)
     slow |= q < 0
     continuous = np.array([questions[s].kind in CONTINUOUS_KINDS for s in slugs] + [False], bool)
-    slow |= continuous[q]
-    slow |= np.fromiter((e.get("cdf") is not None for e in rows), bool, n)  # on binary/MC
+    cont = continuous[q] & (q >= 0)
+    has_cdf = np.fromiter((e.get("cdf") is not None for e in rows), bool, n)
+    slow |= has_cdf & ~cont
 
     user = [e.get("user") for e in rows]
     names = {u for u in user if type(u) is str}
@@ -109,8 +114,11 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
     in_bounds = (p >= forecast_rules.P_MIN) & (p <= forecast_rules.P_MAX)
     slow |= binary & (~in_bounds | has_vector)
 
+    cdf = _plain_cdfs(rows, cont, q, slow, has_vector | np.fromiter(
+        (v is not None for v in p_value), bool, n), questions, slugs)
+
     # Multiple-choice rows: a list of floats, one per option, within bounds, summing to 1.
-    choice = ~kind2[q] & (q >= 0)
+    choice = ~kind2[q] & ~cont & (q >= 0)
     slow |= choice & np.fromiter((v is not None for v in p_value), bool, n)
     vectors: list[Any] = [e.get("probabilities") for e in rows]
     for k in np.unique(n_options[q[choice]]).tolist():
@@ -139,9 +147,10 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
     probability: list[Any] = [v if b else None for v, b in zip(p.tolist(), binary.tolist())]
     for i in np.flatnonzero(choice).tolist():
         probability[i] = None
-    for i in np.flatnonzero(binary).tolist():
+    for i in np.flatnonzero(binary | cont).tolist():
         vectors[i] = None
-    cdf: list[bytes | None] = [None] * n
+    for i in np.flatnonzero(cont).tolist():
+        probability[i] = None
     for i in np.flatnonzero(slow).tolist():  # in row order: the first bad row raises
         checked = check_row(entries[i], i)
         cdf[i] = checked.get("cdf")
@@ -150,3 +159,40 @@ def check_forecasts(entries: list, questions: Mapping[str, QuestionInfo],
         probability[i], vectors[i] = checked["probability"], checked["probabilities"]
         rationale[i] = checked["rationale"]
     return CheckedForecasts(question, user, at, probability, vectors, rationale, cdf)
+
+
+def _plain_cdfs(rows: list, cont: np.ndarray, q: np.ndarray, slow: np.ndarray,
+                has_probability: np.ndarray, questions: Mapping[str, QuestionInfo],
+                slugs: list[str]) -> list[bytes | None]:
+    """The stored CDF of each plain numeric or date row (SPEC §11's rules on all of them
+    at once, as cdf.validate_cdf reads them), None elsewhere; marks the other rows of
+    those questions slow (in place), so that the row path names their error."""
+    out: list[bytes | None] = [None] * len(rows)
+    slow |= cont & has_probability
+    idx = np.flatnonzero(cont & ~slow)
+    if not len(idx):
+        return out
+    numbers = {float, int}
+    values = [rows[i].get("cdf") for i in idx.tolist()]
+    shaped = np.array([type(v) is list and len(v) == cdf_codec.POINTS
+                       and set(map(type, v)) <= numbers for v in values], bool)
+    slow[idx[~shaped]] = True
+    idx = idx[shaped]
+    if not len(idx):
+        return out
+    f = np.array([rows[i]["cdf"] for i in idx.tolist()], np.float64)
+    lower = np.array([questions[s].open_lower for s in slugs], bool)[q[idx]]
+    upper = np.array([questions[s].open_upper for s in slugs], bool)[q[idx]]
+    first, last = f[:, 0], f[:, -1]
+    ok = (np.isfinite(f).all(axis=1) & ((f >= 0.0) & (f <= 1.0)).all(axis=1)
+          & (np.diff(f, axis=1) >= cdf_codec.MIN_BUCKET).all(axis=1)
+          & np.where(lower, (first >= cdf_codec.OPEN_MIN) & (first <= cdf_codec.OPEN_MAX),
+                     first == 0.0)
+          & np.where(upper, last <= cdf_codec.OPEN_MAX, last == 1.0))
+    slow[idx[~ok]] = True
+    for i, row in zip(idx[ok].tolist(), f[ok]):
+        try:
+            out[i] = cdf_codec.encode(row)
+        except ForecastsError:  # not expected: the row path then names the error
+            slow[i] = True
+    return out

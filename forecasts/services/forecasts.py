@@ -67,6 +67,8 @@ def check_cdf(values: object, *, open_lower: bool, open_upper: bool,
     if not isinstance(values, (list, tuple, np.ndarray)):
         raise InvalidInput(f"must be a list of {cdf_codec.POINTS} numbers F_0..F_200",
                            where=where)
+    if isinstance(values, list) and all(type(v) is float for v in values):
+        values = np.array(values, np.float64)  # the common JSON form, read at C speed
     checked = cdf_codec.validate_cdf(values, open_lower=open_lower, open_upper=open_upper,
                                      where=where)
     return cdf_codec.encode(checked)
