@@ -61,6 +61,11 @@ def numeric_inputs(session: Session, question_ids: Sequence[int] | None = None, 
         outcome=outcome, range_min=np.fromiter((r[6] for r in rows), np.float64, n),
         range_max=np.fromiter((r[7] for r in rows), np.float64, n))
 
+    if n == 0:  # e.g. rescoring a binary question: no second query
+        empty = np.zeros(0, np.int64)
+        return NumericInputs(qid, questions, scoring.NumericForecasts(
+            question=empty, user=empty, at=empty,
+            cdf=np.zeros((0, cdf_codec.POINTS), np.float32)), empty)
     fstmt: Select = (select(Forecast.question_id, Forecast.user_id, raw_time(Forecast.at),
                             Forecast.id, Forecast.cdf)
                      .where(Forecast.cdf.is_not(None)).order_by(Forecast.id))
