@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 
 import numpy as np
 import pytest
@@ -205,3 +206,20 @@ def test_the_array_check_stores_what_the_row_check_would(database):
         assert info.value.where.endswith(".cdf[200]" if k == 199 else f".cdf[{k}]"), \
             info.value.where
         assert words in str(info.value), str(info.value)
+
+
+def test_cli_export_and_import_round_trip_numeric_questions(runner, tmp_path, database):
+    source, again = tmp_path / "in.json", tmp_path / "out.json"
+    source.write_text(json.dumps(document()))
+    assert runner("import", str(source)).exit_code == 0
+    assert runner("export", str(tmp_path / "first.json")).exit_code == 0
+    with database.session() as s:
+        first = stored(s)
+    wipe(database)
+    assert runner("import", str(tmp_path / "first.json")).exit_code == 0
+    assert runner("export", str(again)).exit_code == 0
+    assert again.read_text() == (tmp_path / "first.json").read_text()
+    with database.session() as s:
+        assert stored(s) == first
+    listed = json.loads(runner("question", "list", "--format", "json").output)
+    assert {q["slug"]: q["outcome"] for q in listed}["gdp-growth"] == "14.75"
