@@ -70,8 +70,8 @@ def index():
     except InvalidInput as exc:
         error = exc
     rows = listing.rows if listing else []
-    medians = numeric_view.current_medians(session, [(r.question, r.resolution) for r in rows
-                                                     if r.question.continuous and not r.crowd_hidden])
+    medians = numeric_view.current_medians(session, [
+        (r.question, r.resolution) for r in rows if r.question.continuous and not r.crowd_hidden])
     return render_template(
         "questions/index.html", listing=listing, rows=rows, filters=filters, error=error,
         crowds={r.question.id: (r.crowd, r.forecasters) for r in rows},

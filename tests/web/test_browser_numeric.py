@@ -99,6 +99,11 @@ def test_date_forecast_with_the_editor(browser, live_server, numeric_world,  # n
         assert "median 20" in mine
         assert page.locator("#crowd-median").count() == 1
         assert page.locator("svg.density-chart .my-density").count() == 1
+        # On a phone the page, its charts and the editor fit the width.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.wait_for_selector(".numeric-editor svg .handle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
         session.expire_all()
         [row] = session.scalars(select(Forecast)).all()
         assert row.question_id == numeric_world["date"].id

@@ -139,9 +139,10 @@ def crowd_figures(session, question, users, before=None):
 def test_page_shows_the_crowd_median_and_interval(web, session, numeric_world):
     q, users = numeric_world["numeric"], numeric_world["users"]
     now = timeutil.now()
-    for name, qs, days in (("alice", {0.1: 0, 0.5: 2, 0.9: 5}, 9), ("bob", {0.1: 1, 0.5: 4, 0.9: 9}, 8),
-                           ("alice", {0.1: -1, 0.5: 1, 0.9: 3}, 7), ("carol", {0.1: 3, 0.5: 6, 0.9: 12}, 6)):
-        submit_forecast(session, q, users[name], quantiles=qs, at=now - timedelta(days=days))
+    for name, (lo, mid, hi), days in (("alice", (0, 2, 5), 9), ("bob", (1, 4, 9), 8),
+                                      ("alice", (-1, 1, 3), 7), ("carol", (3, 6, 12), 6)):
+        submit_forecast(session, q, users[name], quantiles={0.1: lo, 0.5: mid, 0.9: hi},
+                        at=now - timedelta(days=days))
     session.commit()
     low, median, high = crowd_figures(session, q, users)
     page = web.get("/questions/gdp").get_data(as_text=True)
