@@ -117,9 +117,11 @@ def test_scores_command_for_a_numeric_question(runner, database):
     assert table.exit_code == 0 and table.stdout.splitlines()[0] == "user,crps,log,peer,coverage"
 
 
-def _case_world(database, case) -> tuple[str, list[str]]:
+def _case_world(database, case, runner=None) -> tuple[str, list[str]]:
     """One question of a reference case; flat cases put each CDF with its own user,
-    standing from T0 to the close (so the time average is the per-forecast score)."""
+    standing from T0 to the close (so the time average is the per-forecast score).
+    Resolved through the models and rescored, or with `runner` by `forecasts resolve`
+    (the resolution-time scoring)."""
     lo, hi = case["range"]
     slug = case["id"].replace("_", "-")
     if "forecasts" in case:
@@ -136,8 +138,17 @@ def _case_world(database, case) -> tuple[str, list[str]]:
                            open_upper=any(v[-1] < 1 for v in values))
         for (name, t, _), v in zip(entries, values):
             w.add_forecast(session, q, ids[name], t, v)
-        w.resolve(session, q, case["y"], known)
-    w.rescore(database)
+        if runner is None:
+            w.resolve(session, q, case["y"], known)
+    if runner is None:
+        w.rescore(database)
+    else:
+        when = [] if known is None else ["--known-at", w.at(known).isoformat()]
+        dry = runner("resolve", slug, repr(float(case["y"])), *when, "--dry-run")
+        assert dry.exit_code == 0, dry.stderr
+        assert runner("scores", slug).exit_code != 0  # a dry run settles nothing
+        done = runner("resolve", slug, repr(float(case["y"])), *when)
+        assert done.exit_code == 0, done.stderr
     return slug, [e[0] for e in entries]
 
 
@@ -147,9 +158,10 @@ def _numeric_cases():
     return doc.get("numeric", [])
 
 
+@pytest.mark.parametrize("by", ["models", "resolve-command"])
 @pytest.mark.parametrize("case", _numeric_cases(), ids=lambda c: c["id"])
-def test_reference_numeric_cases_through_cli(runner, database, case):
-    slug, users = _case_world(database, case)
+def test_reference_numeric_cases_through_cli(runner, database, case, by):
+    slug, users = _case_world(database, case, runner if by == "resolve-command" else None)
     doc = json_out(runner, "scores", slug)
     # Exactly (1e-9) the engine on the stored CDFs ...
     with database.session() as session:
