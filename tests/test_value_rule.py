@@ -114,8 +114,17 @@ def test_validation():
         validate_rule({"type": "value", "series": "gdp", "op": ">"}, NUMERIC, lambda s: None,
                       slug="q")
     # Rules that need an outcome label do not fit a numeric question.
-    with pytest.raises(InvalidInput, match="not an outcome"):
-        validate_rule({"type": "deadline", "default": "no"}, NUMERIC, lambda s: None, slug="q")
+    for shape in (NUMERIC, QuestionShape("date", ())):
+        with pytest.raises(InvalidInput, match="resolves to a value") as info:
+            validate_rule({"type": "deadline", "default": "no"}, shape, lambda s: None,
+                          slug="q")
+        assert info.value.where == "rule"
+    # A condition must be a question with outcomes.
+    with pytest.raises(InvalidInput, match="not an outcome of 'gdp'") as info:
+        validate_rule({"type": "conditional", "condition": "gdp", "then": {"type": "manual"}},
+                      QuestionShape("binary", ("no", "yes")),
+                      lambda s: NUMERIC if s == "gdp" else None, slug="q")
+    assert info.value.where == "rule.outcome"
     with pytest.raises(InvalidInput, match="needs a binary question"):
         validate_rule({"type": "threshold", "series": "gdp", "op": ">", "value": 1},
                       NUMERIC, lambda s: None, slug="q")

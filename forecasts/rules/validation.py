@@ -64,6 +64,10 @@ def _manual(rule, shape, lookup, slug, where):
 
 
 def _deadline(rule, shape, lookup, slug, where):
+    if not shape.outcomes():
+        raise InvalidInput(f"a deadline rule needs a question with outcomes; a {shape.kind} "
+                           "question resolves to a value (by an administrator, or a value "
+                           "rule)", where=where)
     default = rule.get("default", "no")
     if default not in shape.outcomes():
         raise InvalidInput(f"{default!r} is not an outcome of this question "
