@@ -189,3 +189,33 @@ def test_reference_numeric_cases_through_cli(runner, database, case, by):
             assert doc["users"][users[i]][key] == pytest.approx(value, abs=STORED_TOL[key])
     for name in users:
         assert doc["users"][name]["coverage"] == pytest.approx(1.0, abs=TOL)
+
+
+def test_an_imported_bundle_is_scored_as_a_plain_recomputation(runner, tmp_path, database):
+    from tests.test_numeric_bundle import document
+
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(document()))
+    result = runner("import", path)
+    assert result.exit_code == 0, result.stderr
+    slugs = ["gdp-growth", "treaty-date"]  # the resolved numeric and date questions
+    with database.session() as session:
+        qs, plain_q, plain_f = w.plain_inputs(session, slugs)
+        names = dict(session.execute(select(User.id, User.username)).all())
+    plain = ref.score_numeric(plain_q, plain_f)
+    assert plain["rows"]
+    for qi, slug in enumerate(slugs):
+        doc = json_out(runner, "scores", slug)
+        assert doc["value"] == plain_q["outcome"][qi]
+        mine = {names[u]: v for (q, u), v in plain["rows"].items() if q == qi}
+        assert set(doc["users"]) == set(mine)
+        for name, values in mine.items():
+            for key, value in values.items():
+                assert doc["users"][name][key] == pytest.approx(value, abs=TOL, rel=TOL)
+        for key in ("crps", "log"):
+            assert doc["crowd"][key] == pytest.approx(plain["crowd"][qi][key], abs=TOL, rel=TOL)
+    board = json_out(runner, "leaderboard", "--metric", "crps")
+    for row in board:
+        mine = [v["crps"] for (q, u), v in plain["rows"].items() if names[u] == row["user"]]
+        assert row["questions"] == len(mine)
+        assert row["crps"] == pytest.approx(sum(mine) / len(mine), abs=TOL, rel=TOL)
