@@ -95,6 +95,7 @@ def test_crps_metric_is_offered_by_the_page_and_the_api(client, database):
     w.scored_world(database)
     page = client.get("/leaderboard?metric=crps")
     assert page.status_code == 200 and 'value="crps" selected' in page.text
+    assert 'id="numeric"' in client.get("/help/scoring").text  # the CRPS explained
     api = client.get("/api/v1/leaderboard?metric=crps")
     assert api.status_code == 200
     assert [r["user"] for r in api.json] == [r["user"] for r in sorted(
