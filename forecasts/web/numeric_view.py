@@ -189,23 +189,41 @@ def _cache_key(question: Question, version: int, cut: datetime | None) -> str:
             f"{'' if cut is None else timeutil.to_micros(cut)}")
 
 
+def _cache_get(key: str) -> Any:
+    try:
+        return get_cache().get(key)
+    except Exception:  # noqa: BLE001
+        log.warning("cache read failed for %s", key, exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value: Any) -> None:
+    try:
+        get_cache().set(key, value)
+    except Exception:  # noqa: BLE001
+        log.warning("cache write failed for %s", key, exc_info=True)
+
+
 def page_crowd(session: Session, question: Question, resolution: Resolution | None,
                stats: Stats) -> numeric_view.NumericCrowd:
     """The crowd the page shows, computed once per change of the question's figures and
-    cached (a failing cache costs the computation, never the page)."""
-    key = _cache_key(question, stats.version, counted_before(question, resolution))
-    try:
-        doc = get_cache().get(key)
-    except Exception:  # noqa: BLE001
-        log.warning("cache read failed for %s", key, exc_info=True)
-        doc = None
+    cached (a failing cache costs the computation, never the page); on an unsettled
+    question, one new forecast extends the previous version's crowd instead."""
+    cut = counted_before(question, resolution)
+    key = _cache_key(question, stats.version, cut)
+    doc = _cache_get(key)
     if doc is not None:
         return numeric_view.NumericCrowd.from_doc(doc)
-    found = numeric_view.numeric_crowd(session, question, resolution, recent=HISTORY_ROWS)
-    try:
-        get_cache().set(key, found.to_doc())
-    except Exception:  # noqa: BLE001
-        log.warning("cache write failed for %s", key, exc_info=True)
+    found = None
+    if cut is None and stats.version > 1:
+        previous = _cache_get(_cache_key(question, stats.version - 1, cut))
+        if previous is not None:
+            found = numeric_view.extended(session, question,
+                                          numeric_view.NumericCrowd.from_doc(previous), stats,
+                                          recent=HISTORY_ROWS)
+    if found is None:
+        found = numeric_view.numeric_crowd(session, question, resolution, recent=HISTORY_ROWS)
+    _cache_set(key, found.to_doc())
     return found
 
 

@@ -311,3 +311,53 @@ def test_date_crowd_median_is_a_date(web, session, numeric_world):
     assert f'id="crowd-median">{day(median)}<' in page
     assert f"{day(low)} to {day(high)}" in page
     assert web.get("/questions/treaty/crowd.svg").status_code == 200
+
+
+def test_one_new_forecast_extends_the_cached_crowd_as_a_recomputation_would(session,
+                                                                             numeric_world):
+    from forecasts.services import numeric_view
+    from forecasts.services.question_stats import stats_of
+
+    q, users = numeric_world["numeric"], numeric_world["users"]
+    now = timeutil.now()
+    rng = np.random.default_rng(5)
+    crowd = numeric_view.numeric_crowd(session, q, None, recent=5)
+    for i, name in enumerate(["alice", "bob", "alice", "carol", "carol", "bob", "alice"]):
+        lo = float(rng.uniform(-4, 3))
+        submit_forecast(session, q, users[name], quantiles={0.1: lo, 0.5: lo + 2, 0.9: lo + 6},
+                        at=now - timedelta(hours=10 - i))
+        session.commit()
+        grown = numeric_view.extended(session, q, crowd, stats_of(session, q), recent=5)
+        fresh = numeric_view.numeric_crowd(session, q, None, recent=5)
+        assert grown is not None
+        assert np.allclose(grown.cdf, fresh.cdf, atol=1e-12)
+        assert (grown.forecasters, grown.total, grown.forecasts) == \
+            (fresh.forecasters, fresh.total, fresh.forecasts)
+        assert [t for t, _, _ in grown.recent] == [t for t, _, _ in fresh.recent]
+        assert np.allclose([b for _, b, _ in grown.recent], [b for _, b, _ in fresh.recent])
+        assert [n for _, _, n in grown.recent] == [n for _, _, n in fresh.recent]
+        crowd = grown
+    # Nothing changed: the same crowd; two new forecasts: no extension.
+    assert numeric_view.extended(session, q, crowd, stats_of(session, q), recent=5) is crowd
+    for name in ("alice", "bob"):
+        submit_forecast(session, q, users[name], quantiles={0.1: 0, 0.5: 1, 0.9: 2})
+    session.commit()
+    assert numeric_view.extended(session, q, crowd, stats_of(session, q), recent=5) is None
+
+
+def test_the_page_after_each_forecast_shows_the_plain_median(web, session, numeric_world,
+                                                             monkeypatch):
+    from forecasts.services import numeric_view
+
+    q, users = numeric_world["numeric"], numeric_world["users"]
+    computed = []
+    full = numeric_view.numeric_crowd
+    monkeypatch.setattr(numeric_view, "numeric_crowd",
+                        lambda *a, **k: computed.append(1) or full(*a, **k))
+    for i, name in enumerate(["alice", "bob", "alice", "carol"]):
+        submit_forecast(session, q, users[name], quantiles={0.1: i - 2, 0.5: i, 0.9: 2 * i + 3})
+        session.commit()
+        _, median, _ = crowd_figures(session, q, users)
+        page = web.get("/questions/gdp").get_data(as_text=True)
+        assert f'id="crowd-median">{median:,.2f} %<' in page
+    assert len(computed) == 1  # then extended from the cache, one forecast at a time
