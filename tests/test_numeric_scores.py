@@ -14,7 +14,6 @@ from forecasts.models import (CrowdScore, Forecast, Question, QuestionScore, Que
                               User)
 from forecasts.numeric_inputs import numeric_inputs
 from forecasts.queries import SCORE_RECORD
-from forecasts import cdf as cdf_codec
 from tests import numeric_world as w
 from tests.scoring import numeric_reference as ref
 
