@@ -361,3 +361,18 @@ def test_the_page_after_each_forecast_shows_the_plain_median(web, session, numer
         page = web.get("/questions/gdp").get_data(as_text=True)
         assert f'id="crowd-median">{median:,.2f} %<' in page
     assert len(computed) == 1  # then extended from the cache, one forecast at a time
+
+
+def test_an_annulled_numeric_question_keeps_its_crowd_and_marks_no_outcome(web, session,
+                                                                           numeric_world):
+    q, users = numeric_world["numeric"], numeric_world["users"]
+    submit_forecast(session, q, users["bob"], quantiles={0.1: 1, 0.5: 4, 0.9: 9})
+    session.commit()
+    resolution.annul(session, q, "the series was discontinued", actor="root")
+    session.commit()
+    page = web.get("/questions/gdp").get_data(as_text=True)
+    _, median, _ = crowd_figures(session, q, users)
+    assert "Annulled" in page and f'id="crowd-median">{median:,.2f} %<' in page
+    assert 'class="outcome"' not in page.split('class="density-chart"')[1].split("</svg>")[0]
+    assert web.get("/questions/gdp/crowd.svg").status_code == 200
+    assert web.get("/").status_code == 200
