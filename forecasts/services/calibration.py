@@ -70,6 +70,16 @@ def calibration(session: Session, username: str, *,
                   lambda: _calibration(session, username, aggregator))
 
 
+def crowd_numeric(session: Session) -> dict[str, Any] | None:
+    """The crowd's PIT histogram and interval coverage on numeric and date questions (the
+    "numeric" part of its calibration), cached per score version."""
+    version = score_version.for_cache(session)
+    if not version:
+        return numeric_calibration(session, None)
+    return cached(f"calibration-numeric:{version}:{CROWD}",
+                  lambda: numeric_calibration(session, None))
+
+
 def chart(session: Session, username: str, draw: Callable[[dict[str, Any]], str], *,
           aggregator: scoring.Aggregator = scoring.MEDIAN) -> str:
     """`draw` applied to the user's calibration (the chart's SVG), cached like the figures

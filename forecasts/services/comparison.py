@@ -226,17 +226,26 @@ class Tally:
 
 
 def against_crowd(session: Session, user: User, *, n_boot: int, seed: int) -> Tally:
-    """The user's won/lost/tied tally against the crowd on Brier."""
+    """The user's won/lost/tied tally against the crowd: on Brier, and on CRPS over
+    numeric and date questions (which have no Brier)."""
     pairs, _ = _summary(session, user, None, n_boot, seed)
-    marks = better(pairs.a["brier"], pairs.b["brier"], higher_is_better=False)
+    _, mine, crowd = fetch_columns(session, select(QuestionScore.question_id, QuestionScore.crps,
+                                                   CrowdScore.crps)
+                                   .join(CrowdScore, CrowdScore.question_id == QuestionScore.question_id)
+                                   .where(QuestionScore.user_id == user.id,
+                                          QuestionScore.crps.is_not(None),
+                                          CrowdScore.crps.is_not(None)),
+                                   (np.int64, np.float64, np.float64))
+    marks = np.concatenate([better(pairs.a["brier"], pairs.b["brier"], higher_is_better=False),
+                            better(mine, crowd, higher_is_better=False)])
     return Tally(int((marks == "a").sum()), int((marks == "b").sum()),
                  int((marks == "tie").sum()))
 
 
-def crowd_mark(brier: float | None, crowd_brier: float | None) -> str | None:
-    """"won", "lost" or "tied" for one question's Brier against the crowd's; None
-    without a crowd score."""
-    if brier is None or crowd_brier is None:
+def crowd_mark(mine: float | None, crowd: float | None) -> str | None:
+    """"won", "lost" or "tied" for one question's Brier (a numeric or date question's
+    CRPS) against the crowd's; None without a crowd score."""
+    if mine is None or crowd is None:
         return None
-    mark = better(np.array([brier]), np.array([crowd_brier]), higher_is_better=False)[0]
+    mark = better(np.array([mine]), np.array([crowd]), higher_is_better=False)[0]
     return {"a": "won", "b": "lost", "tie": "tied"}[str(mark)]

@@ -138,21 +138,23 @@ def scored_ids(session: Session, user: User) -> list[int]:
     return cached(f"scored-ids:{version}:{user.id}", lambda: _scored_ids(session, user))
 
 
-SCORE_KEYS = ("question", "title", "brier", "log", "rps", "peer", "coverage", "crowd_brier")
+SCORE_KEYS = ("question", "title", "brier", "crps", "log", "rps", "peer", "coverage",
+              "crowd_brier", "crowd_crps")
 
 
 def scores_page(session: Session, user: User, number: int = 1, *,
                 per_page: int = PER_PAGE) -> Page[dict[str, Any]]:
     """Page `number` of the user's stored scores, one row per question
-    {"question", "title", "brier", "log", "rps", "peer", "coverage", "crowd_brier"} (the
-    crowd's Brier on the question, None without one), latest close first."""
+    {"question", "title", "brier", "crps", "log", "rps", "peer", "coverage", "crowd_brier",
+    "crowd_crps"} (the crowd's Brier, or CRPS on a numeric or date question, None without
+    one), latest close first."""
     order = scored_ids(session, user)
     pages, start, end = window(len(order), number, per_page, "scores_page")
     ids = order[start:end]
     rows = session.execute(
         select(QuestionScore.question_id, Question.slug, Question.title, QuestionScore.brier,
-               QuestionScore.log, QuestionScore.rps, QuestionScore.peer, QuestionScore.coverage,
-               CrowdScore.brier)
+               QuestionScore.crps, QuestionScore.log, QuestionScore.rps, QuestionScore.peer,
+               QuestionScore.coverage, CrowdScore.brier, CrowdScore.crps)
         .join(Question, Question.id == QuestionScore.question_id)
         .outerjoin(CrowdScore, CrowdScore.question_id == QuestionScore.question_id)
         .where(QuestionScore.user_id == user.id, QuestionScore.question_id.in_(ids))

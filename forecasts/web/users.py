@@ -110,6 +110,7 @@ def profile(username: str):
     standing, ranked = leaderboard.standing(session, user, **boot,
                                             peer_prior=config["LEADERBOARD_PEER_PRIOR"])
     index = profile_lists.forecast_index(session, user)
+    mine = calibration.calibration(session, user.username)
     compare_text = request.args.get("compare")
     compared, compare_rows, compare_error = _comparison(session, user, compare_text,
                                                         pages["compare_page"], boot)
@@ -118,7 +119,8 @@ def profile(username: str):
         scores=profile_lists.scores_page(session, user, pages["scores_page"]),
         crowd_mark=comparison.crowd_mark,
         tally=comparison.against_crowd(session, user, **boot),
-        calibration=calibration.calibration(session, user.username),
+        calibration=mine,
+        crowd_numeric=calibration.crowd_numeric(session) if mine["numeric"] else None,
         entries=profile_lists.forecast_page(session, user, pages["forecasts_page"], index=index),
         pages=pages, n_forecasts=index.n_forecasts, n_questions=len(index.question_ids),
         first_at=index.first_at, member_since=users.member_since(user, index.first_at),
