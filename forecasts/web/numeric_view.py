@@ -247,6 +247,9 @@ def numeric_context(session: Session, question: Question, resolution: Resolution
         "rows": [(at, [value_text(question, v) for v in b], n)
                  for at, b, n in crowd.recent[::-1]],
         "outcome": None if outcome is None else value_text(question, outcome),
+        # The crowd's chance of an outcome past an open end (not drawn in the density).
+        "below": crowd.cdf[0] if crowd.cdf is not None and question.open_lower else None,
+        "above": 1 - crowd.cdf[-1] if crowd.cdf is not None and question.open_upper else None,
         "mine": None if own is None else band_text(question, own),
         "fields": QUANTILE_FIELDS,
         "input_type": "date" if question.kind == "date" else "number",

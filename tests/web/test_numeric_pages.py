@@ -149,6 +149,11 @@ def test_page_shows_the_crowd_median_and_interval(web, session, numeric_world):
     assert f'<span class="big" id="crowd-median">{median:,.2f} %</span>' in page
     assert f"{low:,.2f} % to {high:,.2f} %" in page
     assert "the mean distribution of 3 forecasters" in page
+    # The open lower end's mass, the mean of the standing F_0; the closed upper end none.
+    standing = {f.user_id: f.cdf_values[0] for f in sorted(stored(session, q), key=lambda f: f.at)}
+    below = np.mean(list(standing.values()))
+    assert f'<span id="crowd-below">{below * 100:.1f}% chance of below -5.00 %.</span>' in page
+    assert 'id="crowd-above"' not in page
     assert 'class="crowd-density"' in page and "<svg" in page
     # Four changes in the table, newest first, with their forecaster counts.
     rows = re.findall(r"<tr><td>[^<]*</td><td class=\"num\">([^<]*)</td><td class=\"num\">"
