@@ -19,7 +19,6 @@ from forecasts.models import Question
 from forecasts.services import numeric_view
 from forecasts.web.charts import Box, date_ticks, value_ticks
 
-CROWD, MINE, OUTCOME = "#0b6e99", "#d55e00", "#323f4b"
 
 
 @dataclass
