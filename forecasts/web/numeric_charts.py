@@ -20,7 +20,6 @@ from forecasts.services import numeric_view
 from forecasts.web.charts import Box, date_ticks, value_ticks
 
 
-
 @dataclass
 class ValueChart:
     box: Box
