@@ -95,12 +95,13 @@ def _standing(user: User, now: datetime) -> Select:
 class Row:
     """One standing forecast: `value` is my probability of yes (binary) or of my top
     option (`option`); `crowd_then` and `crowd_now` the crowd's probability of the same,
-    at my forecast's time (my forecast included) and now."""
+    at my forecast's time (my forecast included) and now. A numeric or date forecast has
+    none of these (None): the page shows its median and interval instead."""
 
     forecast: Forecast
     question: Question
     option: str | None
-    value: float
+    value: float | None
     crowd_then: float | None
     crowd_now: float | None
     age_days: int
@@ -144,11 +145,13 @@ def page(session: Session, user: User, *, now: datetime, histories: Histories,
 
 def _row(forecast: Forecast, question: Question, stats: Stats, history: History,
          now: datetime, stale_days: int) -> Row:
+    age = now - forecast.at
+    stale = age > timedelta(days=stale_days)
+    if question.continuous:  # a distribution: no one probability to follow the crowd on
+        return Row(forecast, question, None, None, None, None, age.days, stale)
     mine = forecast.probabilities
     index = 1 if question.kind == "binary" else max(range(len(mine)), key=mine.__getitem__)
     then = crowd_at(history, forecast.at)
-    age = now - forecast.at
     return Row(forecast, question, None if question.kind == "binary" else question.options[index],
                mine[index], None if then is None else then[index],
-               None if stats.crowd is None else stats.crowd[index], age.days,
-               age > timedelta(days=stale_days))
+               None if stats.crowd is None else stats.crowd[index], age.days, stale)

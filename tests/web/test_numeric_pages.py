@@ -381,3 +381,20 @@ def test_an_annulled_numeric_question_keeps_its_crowd_and_marks_no_outcome(web, 
     assert 'class="outcome"' not in page.split('class="density-chart"')[1].split("</svg>")[0]
     assert web.get("/questions/gdp/crowd.svg").status_code == 200
     assert web.get("/").status_code == 200
+
+
+def test_my_forecasts_lists_a_numeric_forecast_and_reaffirms_it(web, session, numeric_world):
+    q = numeric_world["numeric"]
+    cdf = cdf_codec.quantiles_to_cdf({0.1: 0.5, 0.5: 2.0, 0.9: 4.0}, -5, 15, True, False)
+    submit_forecast(session, q, numeric_world["users"]["alice"], cdf=cdf,
+                    at=timeutil.now() - timedelta(days=3))
+    session.commit()
+    web.login("alice")
+    page = web.get("/my/forecasts")
+    assert page.status_code == 200, page.text
+    row = re.search(r"<tr[^>]*>\s*<td><a href=\"/questions/gdp\">.*?</tr>", page.text, re.S).group(0)
+    assert "3 days ago" in row and "%" in row
+    web.post("/questions/gdp/reaffirm", form_page="/my/forecasts")
+    session.expire_all()
+    rows = stored(session, q)
+    assert len(rows) == 2 and rows[1].cdf == rows[0].cdf
