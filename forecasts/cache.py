@@ -48,20 +48,30 @@ def get_cache() -> BaseCache:
     return _NULL
 
 
+def read(key: str) -> Any:
+    """The value cached under `key`, or None; a cache server that fails (Redis down or
+    unreachable) is logged and reads as a miss, never fails the request."""
+    try:
+        return get_cache().get(key)
+    except Exception:  # noqa: BLE001
+        log.warning("cache read failed for %s", key, exc_info=True)
+        return None
+
+
+def write(key: str, value: Any) -> None:
+    """Store `value` under `key`; a failing cache server is logged and ignored."""
+    try:
+        get_cache().set(key, value)
+    except Exception:  # noqa: BLE001
+        log.warning("cache write failed for %s", key, exc_info=True)
+
+
 def cached(key: str, compute: Callable[[], T]) -> T:
     """The value cached under `key`, computed and stored on a miss. A cache server that
     fails only costs the computation (logged), never the request."""
-    cache = get_cache()
-    try:
-        value = cache.get(key)
-    except Exception:  # noqa: BLE001 - Redis down or unreachable: compute instead
-        log.warning("cache read failed for %s", key, exc_info=True)
-        return compute()
+    value = read(key)
     if value is not None:
         return value
     value = compute()
-    try:
-        cache.set(key, value)
-    except Exception:  # noqa: BLE001
-        log.warning("cache write failed for %s", key, exc_info=True)
+    write(key, value)
     return value

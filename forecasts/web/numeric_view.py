@@ -9,7 +9,6 @@ the same conversion for a form typed by hand and one written by the editor's scr
 """
 from __future__ import annotations
 
-import logging
 import math
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -17,14 +16,12 @@ from typing import Any, Mapping
 import numpy as np
 from sqlalchemy.orm import Session
 
-from forecasts import cdf as cdf_codec, timeutil
-from forecasts.cache import get_cache
+from forecasts import cache, cdf as cdf_codec, timeutil
 from forecasts.errors import InvalidInput
 from forecasts.models import Forecast, Question, Resolution
 from forecasts.services import numeric_view
 from forecasts.services.question_stats import Stats, counted_before
 
-log = logging.getLogger(__name__)
 HISTORY_ROWS = 60
 # (input name, probability, required, label)
 QUANTILE_FIELDS = (("q10", 0.1, True, "10th percentile"), ("q25", 0.25, False, "25th percentile"),
@@ -189,21 +186,6 @@ def _cache_key(question: Question, version: int, cut: datetime | None) -> str:
             f"{'' if cut is None else timeutil.to_micros(cut)}")
 
 
-def _cache_get(key: str) -> Any:
-    try:
-        return get_cache().get(key)
-    except Exception:  # noqa: BLE001
-        log.warning("cache read failed for %s", key, exc_info=True)
-        return None
-
-
-def _cache_set(key: str, value: Any) -> None:
-    try:
-        get_cache().set(key, value)
-    except Exception:  # noqa: BLE001
-        log.warning("cache write failed for %s", key, exc_info=True)
-
-
 def page_crowd(session: Session, question: Question, resolution: Resolution | None,
                stats: Stats) -> numeric_view.NumericCrowd:
     """The crowd the page shows, computed once per change of the question's figures and
@@ -211,19 +193,19 @@ def page_crowd(session: Session, question: Question, resolution: Resolution | No
     question, one new forecast extends the previous version's crowd instead."""
     cut = counted_before(question, resolution)
     key = _cache_key(question, stats.version, cut)
-    doc = _cache_get(key)
+    doc = cache.read(key)
     if doc is not None:
         return numeric_view.NumericCrowd.from_doc(doc)
     found = None
     if cut is None and stats.version > 1:
-        previous = _cache_get(_cache_key(question, stats.version - 1, cut))
+        previous = cache.read(_cache_key(question, stats.version - 1, cut))
         if previous is not None:
             found = numeric_view.extended(session, question,
                                           numeric_view.NumericCrowd.from_doc(previous), stats,
                                           recent=HISTORY_ROWS)
     if found is None:
         found = numeric_view.numeric_crowd(session, question, resolution, recent=HISTORY_ROWS)
-    _cache_set(key, found.to_doc())
+    cache.write(key, found.to_doc())
     return found
 
 

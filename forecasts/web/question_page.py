@@ -1,7 +1,6 @@
 """Everything the question page shows, gathered from the services in one place."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -9,8 +8,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 import scoring
-from forecasts import rules, timeutil
-from forecasts.cache import get_cache
+from forecasts import cache, rules, timeutil
 from forecasts.models import Question, Resolution, User
 from forecasts.rules.evaluation import number
 from forecasts.services import aggregation, crowd, evidence, question_stats, visibility
@@ -25,7 +23,6 @@ from forecasts.web.forecast_form import ForecastForm
 from forecasts.web.numeric_view import numeric_context
 
 HISTORY_ROWS = 60
-log = logging.getLogger(__name__)
 # How a resolution came about, by its source, in words for the page.
 SETTLED_BY = {
     "manual": "Resolved by an admin",
@@ -54,22 +51,6 @@ def settled_by(source: str) -> str:
     return SETTLED_BY.get(source, f"Settled ({source})")
 
 
-def _cache_get(key: str) -> Any:
-    # A cache server that fails costs the computation, never the page (as cache.cached).
-    try:
-        return get_cache().get(key)
-    except Exception:  # noqa: BLE001
-        log.warning("cache read failed for %s", key, exc_info=True)
-        return None
-
-
-def _cache_set(key: str, value: Any) -> None:
-    try:
-        get_cache().set(key, value)
-    except Exception:  # noqa: BLE001
-        log.warning("cache write failed for %s", key, exc_info=True)
-
-
 def _history_key(question: Question, version: int, cut: datetime | None) -> str:
     # The aggregator too: a history made by another one is never served (the figures'
     # version does not change when the setting does, until they are recomputed).
@@ -91,7 +72,7 @@ def page_history(session: Session, question: Question, resolution: Resolution | 
     if found is None:
         found = crowd.history(session, question, resolution, recent=HISTORY_ROWS,
                               aggregator=_aggregator())
-        _cache_set(_history_key(question, stats.version, cut), found.to_doc())
+        cache.write(_history_key(question, stats.version, cut), found.to_doc())
     return found
 
 
@@ -100,15 +81,15 @@ def _cached_history(question: Question, stats: Stats, cut: datetime | None
     """The cached history of the current figures, or the previous version's extended by
     one forecast (then cached); None when it must be computed."""
     key = _history_key(question, stats.version, cut)
-    doc = _cache_get(key)
+    doc = cache.read(key)
     if doc is not None:
         return crowd.History.from_doc(doc)
     if stats.version > 1:
-        previous = _cache_get(_history_key(question, stats.version - 1, cut))
+        previous = cache.read(_history_key(question, stats.version - 1, cut))
         if previous is not None:
             found = crowd.extended(crowd.History.from_doc(previous), stats, recent=HISTORY_ROWS)
             if found is not None:
-                _cache_set(key, found.to_doc())
+                cache.write(key, found.to_doc())
             return found
     return None
 
@@ -132,7 +113,7 @@ def unsettled_histories(session: Session, items: list[tuple[Question, Stats]]
                                          aggregator=_aggregator())
     for question, stats in missing:
         found[question.id] = computed[question.id]
-        _cache_set(_history_key(question, stats.version, None), computed[question.id].to_doc())
+        cache.write(_history_key(question, stats.version, None), computed[question.id].to_doc())
     return found
 
 
