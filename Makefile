@@ -25,8 +25,10 @@ demo: $(STAMP)
 	FORECASTS_ENV=$${FORECASTS_ENV:-development} $(BIN)/forecasts init-db
 	FORECASTS_ENV=$${FORECASTS_ENV:-development} $(BIN)/forecasts demo --serve --host 127.0.0.1 --port 5000
 
+# Two pytest-xdist workers (TEST_WORKERS=0 runs the suite in one process).
+TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests (as root); Playwright never downloads one.
 browser:
