@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 GRID = 200  # cells; the CDF has GRID + 1 points
-_TILE = 16  # rows per tile of ``scan_rows``
+_TILE = 16  # rows per tile of ``row_sums``
+_CHUNK = 512  # positions per chunk of ``row_sums``: a float64 buffer of 0.8 MB
 
 
 def grid_position(y, lo, hi):
@@ -50,46 +51,155 @@ def grid_position(y, lo, hi):
     return j, t, j + t, np.abs(y - z)
 
 
-def quad(rows):
-    """int F^2 over [0, 200] in grid units of each row of an (n, 201) array."""
-    rows = np.asarray(rows)
-    acc = np.float64
-    sq = np.einsum("ij,ij->i", rows, rows, dtype=acc)
-    cross = np.einsum("ij,ij->i", rows[:, :-1], rows[:, 1:], dtype=acc)
-    first = rows[:, 0].astype(acc)
-    last = rows[:, -1].astype(acc)
+def quad_from_sums(sq, cross, first, last):
+    """int F^2 over [0, 200] in grid units from a row's sum F_k^2, sum F_k F_{k+1}
+    and its end values F_0, F_200."""
     return (2.0 * sq - first * first - last * last + cross) / 3.0
 
 
-def row_parts(rows, y, lo, hi):
-    """Per row of an (n, 201) CDF array against outcome y: Q = int F^2, T =
-    int_u^200 F (grid units), the bucket probability p_b, the PIT value F(y)
-    and the CRPS's constant (200 - u) / 200 + dist / (hi - lo).
+def cell_parts(sums, y, lo, hi, j, t, u, dist):
+    """Per row against outcome y: Q = int F^2, T = int_u^200 F (grid units),
+    the bucket probability p_b, the PIT value F(y) and the CRPS's constant
+    (200 - u) / 200 + dist / (hi - lo), from the first seven sums of
+    ``row_sums`` (sq, cross, right = sum_{k > j} F_k, a = F_j, b = F_{j+1},
+    F_0, F_200) and ``grid_position``'s j, t, u, dist.
 
     p_b = F_{j+1} - F_j inside the range, F_0 below lo, 1 - F_200 above hi.
     PIT: 0 below lo, 1 above hi, else the linear interpolation F(z).
     """
-    n = rows.shape[0]
-    j, t, u, dist = grid_position(y, lo, hi)
-    r = np.arange(n)
-    a = rows[r, j].astype(np.float64)
-    b = rows[r, j + 1].astype(np.float64)
-    f0 = rows[:, 0].astype(np.float64)
-    f200 = rows[:, GRID].astype(np.float64)
-    # R = sum_{i > j} F_i: one reduceat over (row start, j + 1) boundaries gives
-    # the sums left of and right of each row's split.
-    flat = rows.reshape(-1)
-    bounds = np.empty(2 * n, dtype=np.int64)
-    bounds[0::2] = r * (GRID + 1)
-    bounds[1::2] = r * (GRID + 1) + j + 1
-    sums = np.add.reduceat(flat, bounds, dtype=np.float64) if n else np.zeros(0)
-    right = sums[1::2]
+    sq, cross, right, a, b, f0, f200 = sums[:7]
     tail = (1.0 - t) * a + (b - a) * (1.0 - t * t) / 2.0 + right - (b + f200) / 2.0
     below, above = y < lo, y > hi
     p_b = np.where(below, f0, np.where(above, 1.0 - f200, b - a))
     pit = np.where(below, 0.0, np.where(above, 1.0, a + (b - a) * t))
     const = (GRID - u) / GRID + dist / (hi - lo)
-    return quad(rows), tail, p_b, pit, const
+    return quad_from_sums(sq, cross, f0, f200), tail, p_b, pit, const
+
+
+def row_parts(rows, y, lo, hi):
+    """``cell_parts`` of each row of an (n, 201) CDF array against outcome y."""
+    n = rows.shape[0]
+    j, t, u, dist = grid_position(y, lo, hi)
+    r = np.arange(n)
+    chunks = -(-n // _CHUNK)
+    index = np.full(chunks * _CHUNK, -1, dtype=np.int64)
+    index[:n] = r
+    cells = np.zeros(index.size, dtype=np.int64)
+    cells[:n] = j
+    sums = [s[:n] for s in row_sums(rows, index, cells)]
+    return cell_parts(sums, y, lo, hi, j, t, u, dist)
+
+
+def chunk_layout(segment, seg_start, chunk_tiles):
+    """Positions of the events of ``row_sums``'s running sum: m events in
+    segments (``segment`` of each, ``seg_start`` of each segment, ascending),
+    every segment padded to whole tiles of ``_TILE`` rows and the whole to
+    chunks of ``chunk_tiles`` tiles. Inside a chunk, row i of its tile tau
+    sits at i * chunk_tiles + tau: each row slot of all the chunk's tiles is
+    one contiguous run. Returns each event's position, the number of
+    positions and whether each tile is the first of its segment."""
+    m = segment.size
+    lengths = np.diff(np.append(seg_start, m))
+    tiles = -(-lengths // _TILE)
+    first_tile = np.cumsum(tiles) - tiles
+    padded = first_tile[segment] * _TILE + np.arange(m) - seg_start[segment]
+    size = _TILE * chunk_tiles
+    n_chunks = max(1, -(-int(tiles.sum()) // chunk_tiles))
+    chunk, within = np.divmod(padded, size)
+    tile, slot = np.divmod(within, _TILE)
+    head = np.zeros(n_chunks * chunk_tiles, dtype=bool)
+    head[first_tile] = True
+    return chunk * size + slot * chunk_tiles + tile, n_chunks * size, head
+
+
+def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TILE):
+    """Row sums of the rows ``cdf[index]`` (index -1: padding), float64, one
+    chunk of ``_TILE * chunk_tiles`` positions at a time (``index.size`` is a
+    whole number of chunks) so that every pass reads a cache-sized buffer.
+
+    Returns float64 arrays per position: sq = sum F_k^2, cross = sum F_k
+    F_{k+1}, right = sum_{k > j} F_k, F_j, F_{j+1}, F_0 and F_200 of each row
+    (j = ``cells``); with ``prev`` (the row each position's row replaces, -1
+    none) and ``head`` (per tile, laid out by ``chunk_layout``) also sq, cross,
+    S_0 and S_200 of the running sum S: the sum of row - replaced row over the
+    positions of its segment up to this one, in event order.
+
+    The running sum adds each row slot of the chunk's tiles to the previous
+    slot (one add of two contiguous runs), then scans the tile totals (the
+    last slot) in doubling steps restarting at segment heads, the previous
+    chunk's total carried into a first tile that is no head, and adds to every
+    tile the total before it. The loops run over chunks, slots and doubling
+    steps, never over rows.
+    """
+    n = index.size
+    width = GRID + 1
+    size = _TILE * chunk_tiles
+    crowd = prev is not None
+    got = np.empty((size, width), dtype=cdf.dtype)
+    x = got if cdf.dtype == np.float64 else np.empty((size, width))
+    flat = x.reshape(-1)
+    out = [np.empty(n) for _ in range(11 if crowd else 7)]
+    bounds = np.empty(2 * size, dtype=np.int64)
+    starts = np.arange(size) * width
+    bounds[0::2] = starts
+    after = bounds[1::2]  # the flat position of F_{j+1} in each row
+    if crowd:
+        old = np.empty((size, width), dtype=cdf.dtype)
+        d = np.empty((size, width))
+        slots = d.reshape(_TILE, chunk_tiles, width)
+        carry = np.zeros(width)
+        before = np.empty((chunk_tiles, width))
+    for lo in range(0, n, size):
+        hi = lo + size
+        rows = index[lo:hi]
+        np.take(cdf, rows, axis=0, out=got, mode="clip")  # -1 reads row 0
+        if x is not got:
+            np.copyto(x, got)
+        np.vecdot(x, x, out=out[0][lo:hi])
+        np.vecdot(x[:, :-1], x[:, 1:], out=out[1][lo:hi])
+        np.add(starts, cells[lo:hi] + 1, out=after)
+        out[2][lo:hi] = np.add.reduceat(flat, bounds)[1::2]
+        np.take(flat, after - 1, out=out[3][lo:hi])
+        np.take(flat, after, out=out[4][lo:hi])
+        out[5][lo:hi] = x[:, 0]
+        out[6][lo:hi] = x[:, -1]
+        if not crowd:
+            continue
+        replaced = prev[lo:hi]
+        np.take(cdf, replaced, axis=0, out=old, mode="clip")
+        np.subtract(x, old, out=d)
+        new = np.flatnonzero(replaced < 0)
+        d[new] = x[new]
+        d[np.flatnonzero(rows < 0)] = 0.0
+        for i in range(1, _TILE):
+            np.add(slots[i], slots[i - 1], out=slots[i])
+        h = head[lo // _TILE:hi // _TILE]
+        totals = slots[-1].copy()
+        if not h[0]:
+            totals[0] += carry
+        _scan_heads(totals, h)
+        before[0] = carry
+        before[1:] = totals[:-1]
+        before[h] = 0.0
+        carry = totals[-1]
+        np.add(slots, before, out=slots)
+        np.vecdot(d, d, out=out[7][lo:hi])
+        np.vecdot(d[:, :-1], d[:, 1:], out=out[8][lo:hi])
+        out[9][lo:hi] = d[:, 0]
+        out[10][lo:hi] = d[:, -1]
+    return out
+
+
+def _scan_heads(x, head):
+    """In place: inclusive prefix sums down the rows of a small 2-d array,
+    restarting at the rows where ``head``, in log2(rows) doubling steps: each
+    row adds the row d above times ``keep`` (1 while no head lies between)."""
+    keep = np.where(head, 0.0, 1.0)
+    d = 1
+    while d < x.shape[0]:
+        x[d:] += x[:-d] * keep[d:, None]
+        keep[d:] *= keep[:-d]
+        d *= 2
 
 
 def crps_from_parts(q, tail, const):
@@ -114,40 +224,3 @@ def quantiles(rows, p, lo, hi):
     width = hi - lo
     x = lo + (kk - 1) * width / GRID + frac * width / GRID
     return np.where(k == 0, lo, np.where(inside, x, hi))
-
-
-
-def tile_order(m):
-    """Layout of ``scan_tiled``: for m rows padded to T tiles of ``_TILE``,
-    the row at each position (-1 for padding) and the position of each row.
-    Row e = tau * _TILE + i (slot i of tile tau) sits at position i * T + tau,
-    so that every slot of all tiles is one contiguous run."""
-    tiles = max(1, -(-m // _TILE))
-    rows = np.arange(tiles * _TILE).reshape(tiles, _TILE).T.ravel()
-    position = (np.arange(m) % _TILE) * tiles + np.arange(m) // _TILE
-    return np.where(rows < m, rows, -1), position
-
-
-def scan_tiled(x):
-    """In-place inclusive prefix sums along the rows of a float64 array laid
-    out by ``tile_order`` (positions, not rows; padding rows must be zero).
-
-    ``np.cumsum(axis=0)`` runs several times slower than an elementwise add
-    (and adds between interleaved rows of one array copy their operands), so
-    in the tile layout slot i of every tile adds slot i - 1 as one add of two
-    contiguous runs; the tile totals (the last slot) are scanned the same way,
-    recursively, and every tile then adds the total of the tiles before it.
-    The loops run over slots and levels, not rows.
-    """
-    n, c = x.shape
-    tiles = n // _TILE
-    slots = x.reshape(_TILE, tiles, c)
-    for i in range(1, _TILE):
-        slots[i] += slots[i - 1]
-    if tiles > 1:
-        order, position = tile_order(tiles)
-        totals = np.zeros((order.size, c))
-        totals[position] = slots[-1]
-        before = scan_tiled(totals)[position]  # inclusive, tile order
-        slots[:, 1:] += before[None, :-1]
-    return x

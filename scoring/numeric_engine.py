@@ -10,9 +10,12 @@ duration-weighted mean of its per-forecast scores.
 The crowd is the mean of the standing CDFs. Its bucket probability and the
 linear part T of its CRPS are the means of the standing forecasts' (running
 sums over the events); only the quadratic part needs the crowd's CDF, which
-each block builds as a running sum of CDF changes along its events (one
-cumulative sum of a cache-sized (events, 201) array). Blocks are small
-(``_BLOCK_EVENTS``) so that those arrays stay in cache.
+each block builds as a running sum of CDF changes along its events. One
+pass of ``_numeric_kernels.row_sums`` over a block reads each CDF row twice
+(as itself, and as the row its user's next forecast replaces), in chunks of
+``_CHUNK_TILES`` tiles whose float64 buffers stay in cache: the row's own
+sums (CRPS, bucket, PIT) and the running sum's quadratic part come from the
+same buffers, and no (events, 201) array is allocated.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import numpy as np
 
 from . import _validate as v
 from ._kernels import INT64_MAX, group_sort, segmented_count, segmented_cumsum
-from ._numeric_kernels import crps_from_parts, quad, row_parts, scan_tiled, tile_order
+from ._numeric_kernels import (cell_parts, chunk_layout, crps_from_parts, grid_position,
+                               quad_from_sums, row_sums)
 from .engine import _blocks, _concat, _default_workers, _parts
 from .events import build_events
 from .numeric import cdf_rows
@@ -32,6 +36,7 @@ from .peer import peer_by_pair
 
 _BLOCK_EVENTS = 1 << 13
 _PART_EVENTS = 1 << 17
+_CHUNK_TILES = 32  # tiles of 16 rows per chunk of ``row_sums``
 
 
 def _set(obj, **fields):
@@ -186,36 +191,20 @@ def score_numeric(questions: NumericQuestions, forecasts: NumericForecasts, *,
     return NumericScores(forecast_weight=weight, forecast_pit=pit_out, **rows, **crowd)
 
 
-def _tile_rows(cdf, ev):
-    """The block's CDF rows in ``tile_order`` and one more, zero row (padding
-    rows are zero too), and the position of each event in that layout."""
-    order, position = tile_order(ev.forecast.size)
-    order = np.append(order, -1)
-    rows = np.take(cdf, ev.forecast[np.maximum(order, 0)], axis=0)
-    rows[order < 0] = 0.0
-    return rows, order, position
-
-
-def _running_rows(rows, ev, position):
-    """The sum of the CDFs standing just after each event (its segment's
-    running sum of CDF changes), float64, in the layout of ``_tile_rows``."""
-    last = np.zeros(ev.pair_first.size, dtype=np.int64)
-    ends = np.flatnonzero(ev.next < 0)
-    last[ev.pair[ends]] = ends  # each pair's last event, pairs by (segment, user)
-    n = rows.shape[0] - 1  # the last row is zero
-    before = np.full(n, n, dtype=np.int64)
+def _row_scores(ev, cdf, y, lo, hi):
+    """Per event: ``cell_parts`` of its CDF, and Q = int S^2 of the sum S of
+    the CDFs standing just after it (grid units), from one ``row_sums`` pass."""
+    j, t, u, dist = grid_position(y, lo, hi)
+    position, size, head = chunk_layout(ev.segment, ev.seg_start, _CHUNK_TILES)
+    index = np.full(size, -1, dtype=np.int64)
+    index[position] = ev.forecast
+    prev = np.full(size, -1, dtype=np.int64)
     has_prev = ev.prev >= 0
-    before[position[has_prev]] = position[ev.prev[has_prev]]
-    delta = np.subtract(rows[:-1], rows[before], dtype=np.float64)
-    # Restart the sum at each segment: its first event subtracts the previous
-    # segment's total (the sum of its pairs' last CDFs), so that one scan runs
-    # over the block and stays the size of one segment's sum.
-    if ev.seg_start.size > 1:
-        pair_seg = ev.segment[ev.pair_first]
-        first_pair = np.flatnonzero(np.diff(pair_seg, prepend=-1))
-        totals = np.add.reduceat(rows[position[last]], first_pair, axis=0, dtype=np.float64)
-        delta[position[ev.seg_start[1:]]] -= totals[:-1]
-    return scan_tiled(delta)
+    prev[position[has_prev]] = ev.forecast[ev.prev[has_prev]]
+    cells = np.zeros(size, dtype=np.int64)
+    cells[position] = j
+    sums = [s[position] for s in row_sums(cdf, index, cells, prev, head, _CHUNK_TILES)]
+    return cell_parts(sums, y, lo, hi, j, t, u, dist), quad_from_sums(*sums[7:])
 
 
 def _score_block(ev, seg_q, questions, cdf):
@@ -226,10 +215,7 @@ def _score_block(ev, seg_q, questions, cdf):
     y = questions.outcome[seg_q][seg]
     lo = questions.range_min[seg_q][seg]
     hi = questions.range_max[seg_q][seg]
-    rows, order, position = _tile_rows(cdf, ev)
-    at_row = np.maximum(order, 0)
-    parts = row_parts(rows, y[at_row], lo[at_row], hi[at_row])
-    q, tail, p_b, pit, const = (x[position] for x in parts)
+    (q, tail, p_b, pit, const), running_q = _row_scores(ev, cdf, y, lo, hi)
     if (p_b <= 0.0).any():
         i = int(ev.forecast[np.flatnonzero(p_b <= 0.0)[0]])
         raise ValueError(f"cdf[{i}]: gives the outcome's bucket probability 0 "
@@ -259,7 +245,7 @@ def _score_block(ev, seg_q, questions, cdf):
     for name, x in (("tail", tail), ("p_b", p_b)):
         change = x - np.where(ev.prev >= 0, x[ev.prev], 0.0)
         running[name] = segmented_cumsum(change, ev.seg_start)[query] / n
-    crowd_q = quad(_running_rows(rows, ev, position))[position[query]]
+    crowd_q = running_q[query]
     crowd_crps = crps_from_parts(crowd_q / (n * n), running["tail"], const[query])
     crowd_log = -np.log(running["p_b"])
     start = ev.at[ev.seg_start]

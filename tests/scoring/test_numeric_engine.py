@@ -112,3 +112,51 @@ def test_known_at_truncates_and_unscored_questions_are_absent():
     assert got.forecast_weight.tolist() == [1.0, 0.0, 0.0]
     assert np.isnan(got.forecast_pit[1:]).all()
     assert np.isnan(got.crowd_crps[1]) and got.crowd_start[1] == -1
+
+
+@pytest.mark.parametrize("chunk_tiles", [1, 2, 3])
+def test_small_chunks_match_reference(chunk_tiles, monkeypatch):
+    # Chunks of 16 to 48 rows: segments run over several chunks (the carry) and
+    # chunks hold several segment heads (the restarts).
+    monkeypatch.setattr(numeric_engine, "_CHUNK_TILES", chunk_tiles)
+    rng = np.random.default_rng(11)
+    assert_matches_reference(*random_numeric_bundle(rng, 5, 450, 14))
+
+
+@pytest.mark.parametrize("chunk_tiles", [1, 3, 5, 32])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sums_against_plain_running_sums(chunk_tiles, dtype):
+    from scoring import _numeric_kernels as k
+    rng = np.random.default_rng(chunk_tiles)
+    lengths = rng.integers(1, 60, 9)
+    m = int(lengths.sum())
+    seg_start = np.cumsum(lengths) - lengths
+    segment = np.repeat(np.arange(lengths.size), lengths)
+    cdf = np.sort(rng.random((m + 5, k.GRID + 1)), axis=1).astype(dtype)
+    forecast = rng.permutation(m + 5)[:m]
+    # Each event replaces an earlier event of its segment, or nothing.
+    prev = np.full(m, -1)
+    for e in range(m):
+        earlier = np.arange(seg_start[segment[e]], e)
+        if earlier.size and rng.random() < 0.6:
+            prev[e] = rng.choice(earlier)
+    cells = rng.integers(0, k.GRID, m)
+    position, size, head = k.chunk_layout(segment, seg_start, chunk_tiles)
+    index = np.full(size, -1)
+    index[position] = forecast
+    replaced = np.full(size, -1)
+    replaced[position[prev >= 0]] = forecast[prev[prev >= 0]]
+    j = np.zeros(size, dtype=np.int64)
+    j[position] = cells
+    got = [s[position] for s in k.row_sums(cdf, index, j, replaced, head, chunk_tiles)]
+    rows = cdf.astype(np.float64)
+    for e in range(m):  # the slow definition, event by event
+        if e == seg_start[segment[e]]:
+            running = np.zeros(k.GRID + 1)
+        running += rows[forecast[e]] - (rows[forecast[prev[e]]] if prev[e] >= 0 else 0.0)
+        f = rows[forecast[e]]
+        want = [f @ f, f[:-1] @ f[1:], f[cells[e] + 1:].sum(), f[cells[e]], f[cells[e] + 1],
+                f[0], f[-1], running @ running, running[:-1] @ running[1:], running[0],
+                running[-1]]
+        np.testing.assert_allclose([g[e] for g in got], want, rtol=1e-13, atol=1e-13,
+                                   err_msg=f"event {e}")
