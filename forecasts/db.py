@@ -68,6 +68,9 @@ class Database:
         self._write_engine = self.engine.execution_options(**{WRITE: True})
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+        from forecasts import write_version  # imports the models, which import nothing of this
+
+        write_version.install(self.engine, (self._read, self._write))
 
     def session(self, *, write: bool = False) -> Session:
         """A new session; `write=True` takes SQLite's write lock at BEGIN."""

@@ -5,13 +5,9 @@ version from the database can never serve figures from before the last score cha
 """
 from __future__ import annotations
 
-import secrets
-
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from forecasts.models import Counter
+from forecasts import counters
 
 NAME = "scores"
 BUMPED = "score_version_bumped"  # session.info: the version this session bumped to
@@ -19,8 +15,7 @@ BUMPED = "score_version_bumped"  # session.info: the version this session bumped
 
 def current(session: Session) -> int:
     """The score version; 0 while no transaction has bumped it."""
-    value = session.scalar(select(Counter.value).where(Counter.name == NAME))
-    return int(value or 0)
+    return counters.current(session, NAME)
 
 
 def for_cache(session: Session) -> int:
@@ -31,15 +26,7 @@ def for_cache(session: Session) -> int:
 
 
 def bump(session: Session) -> int:
-    """Advance the score version in the caller's transaction (a row lock on PostgreSQL,
-    so concurrent score changes take turns) and return the new value."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
-    # The first value is random, so two databases sharing one cache server (a restore, a
-    # fresh copy) never share a version; after it, plain increments.
-    stmt = insert(Counter).values(name=NAME, value=secrets.randbits(40) + 1)
-    stmt = stmt.on_conflict_do_update(index_elements=[Counter.name],
-                                      set_={"value": Counter.value + 1})
-    value = int(session.execute(stmt.returning(Counter.value)).scalar_one())
+    """Advance the score version in the caller's transaction (see forecasts.counters)."""
+    value = counters.bump(session, NAME)
     session.info[BUMPED] = value
     return value
