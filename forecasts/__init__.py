@@ -21,7 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from forecasts import config as settings
     from forecasts import api, cache, db, limits, web
-    from forecasts.web import login, security
+    from forecasts.web import login, page_cache, security
 
     values = settings.load(config)
     settings.require_secret_key(values)
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # App-wide, so they cover every blueprint: CSRF on forms, login sessions, headers.
     security.init_app(app)
     login.init_app(app)
+    page_cache.init_app(app)  # anonymous GETs, keyed on the write version
     web.init_app(app)
     api.init_app(app)
     limits.init_app(app)  # wraps the views registered above, so it comes last

@@ -58,10 +58,11 @@ def read(key: str) -> Any:
         return None
 
 
-def write(key: str, value: Any) -> None:
-    """Store `value` under `key`; a failing cache server is logged and ignored."""
+def write(key: str, value: Any, timeout: int | None = None) -> None:
+    """Store `value` under `key` (for `timeout` seconds, else TIMEOUT_S); a failing cache
+    server is logged and ignored."""
     try:
-        get_cache().set(key, value)
+        get_cache().set(key, value, timeout=timeout)
     except Exception:  # noqa: BLE001
         log.warning("cache write failed for %s", key, exc_info=True)
 

@@ -69,6 +69,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Cache shared by all workers for leaderboards and calibration, e.g. "
             "`redis://127.0.0.1:6379/0`. Default: a cache inside each process. Entries are "
             "keyed on the score version, so neither kind ever serves a stale leaderboard."),
+    Setting("PAGE_CACHE_SECONDS", 10,
+            "Pages and API reads for visitors who are not logged in are cached under the "
+            "write version (any committed write makes older entries unreachable) for at most "
+            "this many seconds, which bounds only what changes with the clock alone "
+            "(\"3 minutes ago\", a question that has just closed). 0 turns it off."),
     Setting("CACHE_KEY_PREFIX", "forecasts:",
             "Prefix of this site's keys in the CACHE_URL server (several sites may share one)."),
     Setting("SCHEDULER_INTERVAL_S", 60,

@@ -111,7 +111,10 @@ def env(db_url, tmp_path) -> dict[str, str]:
             "SECRET_KEY": "test-secret", "FORECASTS_INSTANCE_PATH": str(tmp_path / "instance"),
             # Tests log in and register far faster than people; tests/test_limits.py turns
             # the limits on where they are the subject.
-            "RATELIMIT_ENABLED": "0"}
+            "RATELIMIT_ENABLED": "0",
+            # Pages are measured and compared as rendered; tests/web/test_page_cache.py and
+            # tests/test_cache_workers.py turn the anonymous page cache on.
+            "PAGE_CACHE_SECONDS": "0"}
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Two gunicorn workers, each caching leaderboards (in Redis, or each in its own process):
-once a resolution commits, no request gets the board from before it (issue #10)."""
+"""Two gunicorn workers, each caching leaderboards and anonymous pages (in Redis, or each in
+its own process): once a resolution commits, no request gets the board from before it
+(issue #10)."""
 from __future__ import annotations
 
 import json
@@ -62,8 +63,20 @@ def hit(server, resolved: bool, database) -> dict:
     return expected
 
 
+def page_cache_header(server, path: str) -> str | None:
+    conn = server.connection()
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("X-Page-Cache")
+    finally:
+        conn.close()
+
+
 @pytest.fixture(params=["redis", "in-process"])
 def cache_env(request, env):
+    env = {**env, "PAGE_CACHE_SECONDS": "600"}  # only the write version may end an entry
     if request.param == "in-process":
         yield dict(env)
         return
@@ -87,7 +100,8 @@ def test_no_worker_serves_the_board_from_before_a_resolution(cache_env, runner, 
     assert runner("import", str(path)).exit_code == 0
     with servers.gunicorn(cache_env, tmp_path / "gunicorn.log", workers=2) as server:
         assert len(server.children()) == 2
-        hit(server, False, database)  # both workers have cached every board
+        hit(server, False, database)  # both workers have cached every board and page
+        assert "hit" in [page_cache_header(server, PAGES[0]) for _ in range(4)]
         result = runner("resolve", "two-q", "yes")  # committed when it returns
         assert result.exit_code == 0, result.stderr
         resolved = hit(server, True, database)
