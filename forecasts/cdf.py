@@ -3,26 +3,38 @@
 A question's range `[lo, hi]` carries the grid `x_k = lo + k·(hi − lo)/200`, k = 0..200
 (dates in seconds since the epoch). A forecast is `F_k = P(X ≤ x_k)`, linear between grid
 points; `validate_cdf` checks §11's rules exactly, `quantiles_to_cdf` turns a few
-quantiles into such a CDF, and `encode` / `decode` are its stored form (804 bytes).
+quantiles into such a CDF, `encode` / `decode` are its stored form and `decode_many`
+reads many stored forms into one array.
 
-Storage: 201 little-endian float32, each a multiple of 2**-24 (float32 holds every such
-number in [0, 1] exactly, so decoding is exact and re-encoding a decoded CDF gives the
-same bytes). Rounding to that grid could break §11's exact limits (F_0 = 0.999 or a
-bucket of exactly 5e-5 have no float32 at or inside the limit), so `encode` rounds to the
-nearest multiple and then repairs, in integer units of 2**-24: the open bounds are
-clamped into [ceil(0.001·2**24), floor(0.999·2**24)], every bucket is raised to at least
-ceil(5e-5·2**24) units by a forward pass, and a backward pass from the top (exactly 2**24
-when the upper bound is closed, at most the clamp when open) lowers what the forward pass
-pushed too high. The result always passes `validate_cdf` (its float64 differences of
-stored values are exact), and moves no value by more than about 2e-6 (30 units, when
-nearly every bucket sits at the 5e-5 minimum); usually by under 6e-8. One million
-forecasts take 804 MB of CDF.
+Storage keeps what was submitted, exactly (SPEC §8: numbers are full precision). A CDF
+whose every value is a multiple of 2**-24 (`f · 2**24` an integer) is stored as 201
+little-endian float32, 804 bytes: float32 holds every such number in [0, 1] exactly. Any
+other valid CDF is stored as 201 little-endian float64, 1608 bytes, unchanged. So
+`decode(encode(f))` is `f` for every valid `f`, and re-encoding gives the same bytes;
+`decode` tells the two forms apart by their length.
+
+CDFs the server makes itself from friendlier input, by `quantiles_to_cdf` (the web form
+and its editor, the API's `quantiles`, the demo), are put on the 2**-24 grid by `snap`,
+so that they take 804 bytes; a CDF given value by value (the API's `cdf`, bundles) is
+kept as given. Snapping could break §11's exact limits (F_0 = 0.999 or a bucket of
+exactly 5e-5 have no float32 at or inside the limit), so `snap` rounds to the nearest
+multiple and then repairs, in integer units of 2**-24: the open bounds are clamped into
+[ceil(0.001·2**24), floor(0.999·2**24)], every bucket is raised to at least
+ceil(5e-5·2**24) units by a forward pass, and a backward pass from the top (exactly
+2**24 when the upper bound is closed, at most the clamp when open) lowers what the
+forward pass pushed too high. The result always passes `validate_cdf` (its float64
+differences are exact), and moves no value by more than about 2e-6 (30 units, when
+nearly every bucket sits at the 5e-5 minimum); usually by under 6e-8.
+
+One million forecasts take 804 MB of CDF when they are snapped, 1608 MB when given off
+the grid.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from itertools import compress
 
 import numpy as np
 
@@ -34,7 +46,8 @@ POINTS = BUCKETS + 1
 MIN_BUCKET = 5e-5  # the least probability of any bucket [x_k, x_{k+1})
 OPEN_MIN = 0.001  # F_0 on an open lower bound is at least this ...
 OPEN_MAX = 0.999  # ... and F_0, F_200 on an open side at most this
-ENCODED_BYTES = POINTS * 4
+ENCODED_BYTES = POINTS * 4  # a CDF on the 2**-24 grid, as float32
+EXACT_BYTES = POINTS * 8  # any other CDF, as float64
 
 # quantiles_to_cdf gives every bucket at least this, a margin over MIN_BUCKET that float
 # rounding in its sums cannot eat.
@@ -102,14 +115,26 @@ def validate_cdf(values: Sequence[float] | np.ndarray, *, open_lower: bool, open
 
 
 def encode(cdf: Sequence[float] | np.ndarray) -> bytes:
-    """The stored form of a valid CDF (module docstring): 804 bytes.
+    """The stored form of a valid CDF, keeping its values exactly (module docstring):
+    804 bytes of float32 when every value is a multiple of 2**-24, else 1608 of float64.
 
     Which bounds are open is read off the CDF itself (F_0 = 0 only on a closed lower
     bound, F_200 = 1 only on a closed upper one); a CDF valid for neither reading is
     rejected as `validate_cdf` would.
     """
-    f = _numbers(cdf, "cdf")
-    f = validate_cdf(f, open_lower=f[0] != 0.0, open_upper=f[-1] != 1.0)
+    f = _checked(cdf)
+    scaled = f * _UNITS  # exact: a power of two
+    if np.array_equal(scaled, np.rint(scaled)):
+        return f.astype("<f4").tobytes()  # exact: 24 bits of mantissa suffice in [0, 1]
+    return f.astype("<f8").tobytes()
+
+
+def snap(cdf: Sequence[float] | np.ndarray) -> np.ndarray:
+    """A valid CDF moved onto the 2**-24 grid, as float64: still valid for the same
+    bounds, each value within about 2e-6 of the given one (module docstring), so that
+    `encode` stores it in 804 bytes. Values already on the grid are kept. Rejects an
+    invalid CDF as `encode` does."""
+    f = _checked(cdf)
     units = np.rint(f * _UNITS).astype(np.int64)  # f * 2**24 is exact
     open_upper = units[-1] != _UNITS
     if units[0] != 0:
@@ -118,18 +143,53 @@ def encode(cdf: Sequence[float] | np.ndarray) -> bytes:
     raised = np.maximum.accumulate(units - step) + step
     top = min(int(raised[-1]), _OPEN_MAX_UNITS) if open_upper else _UNITS
     stored = np.minimum(raised, top - (BUCKETS - _K) * _MIN_STEP_UNITS)
-    return (stored.astype(np.float64) / _UNITS).astype("<f4").tobytes()
+    return stored.astype(np.float64) / _UNITS
 
 
 def decode(data: bytes) -> np.ndarray:
-    """The CDF stored by `encode`, as float64 (exactly the stored values)."""
-    if len(data) != ENCODED_BYTES:
-        raise ValueError(f"a stored CDF has {ENCODED_BYTES} bytes, not {len(data)}")
-    return np.frombuffer(data, dtype="<f4").astype(np.float64)
+    """The CDF stored by `encode`, as float64 (exactly the stored values); the form is
+    told by the length, 804 or 1608 bytes (ValueError otherwise)."""
+    size = len(data)
+    if size == ENCODED_BYTES:
+        return np.frombuffer(data, dtype="<f4").astype(np.float64)
+    if size == EXACT_BYTES:
+        return np.frombuffer(data, dtype="<f8").astype(np.float64)
+    raise ValueError(f"a stored CDF has {ENCODED_BYTES} or {EXACT_BYTES} bytes, not {size}")
+
+
+def decode_many(blobs: Sequence[bytes]) -> np.ndarray:
+    """Many stored CDFs (each as `encode` made it) as one (n, 201) array, row i being
+    `decode(blobs[i])` exactly.
+
+    When every blob has 804 bytes (CDFs on the 2**-24 grid, the usual case) this is the
+    float32 view of their joined bytes, read-only, with no work per row beyond the join;
+    when every one has 1608, the float64 view likewise. Otherwise it is float64, filled
+    group-wise: the float32 rows from one joined buffer, the float64 rows from another.
+    ValueError names the first blob of another length.
+    """
+    n = len(blobs)
+    sizes = np.fromiter(map(len, blobs), np.int64, n)
+    small = sizes == ENCODED_BYTES
+    if small.all():
+        return np.frombuffer(b"".join(blobs), "<f4").reshape(n, POINTS)
+    if (sizes == EXACT_BYTES).all():
+        return np.frombuffer(b"".join(blobs), "<f8").reshape(n, POINTS)
+    bad = np.flatnonzero(~small & (sizes != EXACT_BYTES))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"stored CDF {i} has {int(sizes[i])} bytes, not {ENCODED_BYTES} "
+                         f"or {EXACT_BYTES}")
+    out = np.empty((n, POINTS), np.float64)
+    out[small] = np.frombuffer(b"".join(compress(blobs, small.tolist())),
+                               "<f4").reshape(-1, POINTS)
+    out[~small] = np.frombuffer(b"".join(compress(blobs, (~small).tolist())),
+                                "<f8").reshape(-1, POINTS)
+    return out
 
 
 def canonical(cdf: Sequence[float] | np.ndarray) -> np.ndarray:
-    """The values a CDF will have once stored: `decode(encode(cdf))`."""
+    """The values a CDF will have once stored, `decode(encode(cdf))`: the CDF itself as
+    float64 (storage is exact), after the checks `encode` makes."""
     return decode(encode(cdf))
 
 
@@ -148,13 +208,18 @@ def quantiles_to_cdf(quantiles: Mapping[float, float], lo: float, hi: float,
     1.02·5e-5, the interior is mixed with the uniform spread of the same mass,
     F ← (1 − ε)F + ε·U, with the least ε that lifts every bucket to 1.02·5e-5; F_0 and
     F_200 are unchanged, and ε ≤ 200·1.02·5e-5 / (p_max − p_min) (1.3% for 0.1/0.9).
+    Last, the values are put on the 2**-24 grid by `snap` (so they are stored in 804
+    bytes). Its repair has nothing to do there beyond the clamps of open ends: buckets of
+    at least 1.02·5e-5 stay above the 5e-5 minimum after rounding, with 15 units of 2**-24
+    to spare each. So snapping moves each value by less than δ = 2**-24 (6e-8).
 
     How close the result stays: before mixing, the grid values either side of each
     quantile's value v bracket its probability p (G is increasing and passes through
-    (v, p)); mixing moves no value by more than ε. So for each quantile, with F linear
-    between grid points and h = (hi − lo)/200 the grid step, F(v − h) ≤ p + ε and
-    F(v + h) ≥ p − ε: its quantile is within one grid step of v, up to ε in probability.
-    Nothing closer can be promised, as the grid cannot tell values within a cell apart.
+    (v, p)); mixing moves no value by more than ε, snapping by δ. So for each quantile,
+    with F linear between grid points and h = (hi − lo)/200 the grid step,
+    F(v − h) ≤ p + ε + δ and F(v + h) ≥ p − ε − δ: its quantile is within one grid step
+    of v, up to ε + δ in probability. Nothing closer can be promised, as the grid cannot
+    tell values within a cell apart.
     """
     lo, hi = _range(lo, hi)
     probs, vals = _quantiles(quantiles, lo, hi, open_lower, open_upper, where)
@@ -181,7 +246,13 @@ def quantiles_to_cdf(quantiles: Mapping[float, float], lo: float, hi: float,
     f[0] = first
     f[1:] = first + np.cumsum(buckets)
     f[-1] = last
-    return validate_cdf(f, open_lower=open_lower, open_upper=open_upper, where="cdf")
+    return snap(validate_cdf(f, open_lower=open_lower, open_upper=open_upper, where="cdf"))
+
+
+def _checked(cdf: Sequence[float] | np.ndarray) -> np.ndarray:
+    """`cdf` as float64 if valid for the bounds its ends imply (see `encode`)."""
+    f = _numbers(cdf, "cdf")
+    return validate_cdf(f, open_lower=f[0] != 0.0, open_upper=f[-1] != 1.0)
 
 
 def _range(lo: float, hi: float) -> tuple[float, float]:

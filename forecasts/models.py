@@ -223,14 +223,15 @@ class QuestionTag(Base):
 class Forecast(Base):
     """Append-only: an update is a new row. Binary rows set `probability` (of yes);
     multiple-choice rows set `probabilities_json`, one value per option; numeric and date
-    rows set `cdf`, the 201 values F_0..F_200 in `forecasts.cdf.encode`'s 804 bytes."""
+    rows set `cdf`, the 201 values F_0..F_200 as `forecasts.cdf.encode` stores them, exactly:
+    804 bytes (float32) for values on the 2**-24 grid, else 1608 (float64)."""
 
     __tablename__ = "forecasts"
     __table_args__ = (
         CheckConstraint("(cdf IS NULL AND (probability IS NULL) <> (probabilities_json IS NULL))"
                         " OR (cdf IS NOT NULL AND probability IS NULL "
                         "AND probabilities_json IS NULL)", name="one_form"),
-        CheckConstraint("cdf IS NULL OR length(cdf) = 804", name="cdf_size"),
+        CheckConstraint("cdf IS NULL OR length(cdf) IN (804, 1608)", name="cdf_size"),
         Index("ix_forecasts_question_user_at", "question_id", "user_id", "at"),
         # The question page's rationales, newest first, without walking every forecast.
         Index("ix_forecasts_rationale", "question_id", "at", "id",

@@ -1,12 +1,14 @@
 """Bulk reads of numeric and date questions for `scoring.score_numeric` (SPEC section 11).
 
 The counterpart of `queries.score_inputs`: Core selects of plain columns, and every
-forecast's 804-byte CDF joined into one buffer viewed as an (n, 201) float32 array (the
-stored values exactly, `forecasts.cdf`), with no per-row decoding.
+forecast's stored CDF read by `cdf.decode_many` (the stored values exactly): when all are
+804 bytes, one joined buffer viewed as an (n, 201) float32 array, with no per-row
+decoding; float64 when some were stored off the 2**-24 grid.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Sequence
 
 import numpy as np
@@ -79,8 +81,7 @@ def numeric_inputs(session: Session, question_ids: Sequence[int] | None = None, 
     cursor.close()
     table = np.fromiter(((r[0], r[1], r[2]) for r in frows), _ROW, len(frows))
     forecast_id = np.fromiter((r[3] for r in frows), np.int64, len(frows))
-    blob = b"".join(r[4] for r in frows)
-    cdf = np.frombuffer(blob, "<f4").reshape(len(frows), cdf_codec.POINTS)
+    cdf = cdf_codec.decode_many(list(map(itemgetter(4), frows)))  # no Python code per row
     forecasts = scoring.NumericForecasts(
         question=np.searchsorted(qid, table["question_id"]), user=table["user_id"],
         at=table["at"], cdf=cdf)

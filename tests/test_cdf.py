@@ -1,5 +1,5 @@
 """CDF forecasts of numeric and date questions (SPEC §11): the exact validation rules,
-the quantile converter, and the compact stored form."""
+the quantile converter, snapping to the 2**-24 grid, and the exact stored forms."""
 from __future__ import annotations
 
 import math
@@ -166,12 +166,22 @@ def sigmoid(z):
     return 1 / (1 + math.exp(-z))
 
 
+# Snapping to the 2**-24 grid moves quantiles_to_cdf's values by less than one unit
+# (its buckets need no repair, see its docstring).
+SNAPPED = 2**-24 + 1e-12
+
+
+def on_grid(f) -> bool:
+    return bool(np.all(f * 2**24 == np.rint(f * 2**24)))
+
+
 def test_two_quantiles_on_open_sides_give_a_logistic():
     """{0.25: −1, 0.75: 1} is the logistic with scale 1/ln 3: F(x) = σ(x·ln 3)."""
     f = cdf.quantiles_to_cdf({0.25: -1.0, 0.75: 1.0}, -2.0, 2.0, True, True)
     x = cdf.grid(-2.0, 2.0)
     expected = [sigmoid(xk * math.log(3)) for xk in x]
-    assert np.allclose(f, expected, rtol=0, atol=1e-12)
+    assert np.abs(f - expected).max() < SNAPPED and on_grid(f)
+    assert np.abs(f - expected).max() > 1e-12  # snapped indeed: σ's values are off the grid
     assert f[0] == pytest.approx(0.1) and f[-1] == pytest.approx(0.9)
 
 
@@ -185,15 +195,16 @@ def test_closed_sides_get_linear_tails_to_the_bounds():
             expected = sigmoid((xk - 1.0) / 2.0 * math.log(9))
         else:
             expected = 0.9 + 0.1 * (xk - 3.0)
-        assert fk == pytest.approx(expected, abs=1e-12)
-    assert f[0] == 0.0 and f[-1] == 1.0
+        assert fk == pytest.approx(expected, abs=SNAPPED)
+    assert f[0] == 0.0 and f[-1] == 1.0 and on_grid(f)
 
 
 def test_thin_buckets_are_lifted_by_mixing_in_a_uniform():
     """Tight quantiles leave the tails far below 5e-5 a bucket: the result still passes."""
     f = cdf.quantiles_to_cdf({0.1: 49.9, 0.5: 50.0, 0.9: 50.1}, 0.0, 100.0, True, True)
-    assert np.diff(f).min() >= cdf.MIX_BUCKET * (1 - 1e-9)
-    assert f[0] == 0.001 and f[-1] == 0.999
+    assert np.diff(f).min() >= cdf.MIX_BUCKET - 2 * SNAPPED
+    # 0.001 and 0.999 are off the grid: snapped to the nearest grid values inside the limits
+    assert 0.001 < f[0] < 0.001 + 2**-24 and 0.999 - 2**-24 < f[-1] < 0.999
     assert reference_valid(list(f), True, True)
 
 
@@ -227,7 +238,7 @@ def test_a_bad_range_is_named():
 
 def test_quantiles_on_an_open_bound_are_allowed():
     f = cdf.quantiles_to_cdf({0.2: 0.0, 0.8: 10.0}, 0.0, 10.0, True, True)
-    assert f[0] == pytest.approx(0.2) and f[-1] == pytest.approx(0.8)
+    assert abs(f[0] - 0.2) < SNAPPED and abs(f[-1] - 0.8) < SNAPPED
 
 
 def interpolated(f, x, v):
@@ -259,22 +270,25 @@ def test_any_valid_quantile_set_converts_to_a_valid_cdf_near_its_quantiles(case)
     """Valid per §11 (checked by the literal reading, after storage too), and close to the
     quantiles: the linear CDF at v ± h (h the grid step) brackets p within ε, the weight
     of the uniform mixed in, which is at most 200·1.02·5e-5 / (p_max − p_min). Closer than
-    one grid cell cannot be promised: the grid cannot tell points inside one cell apart."""
+    one grid cell cannot be promised: the grid cannot tell points inside one cell apart.
+    Snapping to the 2**-24 grid adds less than 2**-24 to ε, and the result is stored in
+    804 bytes as it is."""
     quantiles, lo, hi, lower, upper = case
     f = cdf.quantiles_to_cdf(quantiles, lo, hi, lower, upper)
     assert reference_valid([float(v) for v in f], lower, upper)
-    stored = cdf.decode(cdf.encode(f))
-    assert reference_valid([float(v) for v in stored], lower, upper)
+    data = cdf.encode(f)
+    assert len(data) == 804  # snapped to the 2**-24 grid
+    assert cdf.decode(data).tolist() == f.tolist()
     x = cdf.grid(lo, hi)
     h = (hi - lo) / 200
     probs = sorted(quantiles)
-    eps = 200 * cdf.MIX_BUCKET / (probs[-1] - probs[0]) + 1e-9
+    eps = 200 * cdf.MIX_BUCKET / (probs[-1] - probs[0]) + SNAPPED + 1e-9
     for p, v in quantiles.items():
         assert interpolated(f, x, v - h) <= p + eps
         assert interpolated(f, x, v + h) >= p - eps
 
 
-# -- encode / decode ------------------------------------------------------------------------
+# -- snap -----------------------------------------------------------------------------------
 
 @st.composite
 def valid_cdfs(draw):
@@ -301,15 +315,52 @@ def valid_cdfs(draw):
 
 @hyp_settings(max_examples=300, deadline=None)
 @given(valid_cdfs())
-def test_storage_keeps_every_valid_cdf_valid_and_close(case):
+def test_snap_keeps_every_valid_cdf_valid_and_close(case):
+    values, lower, upper = case
+    snapped = cdf.snap(values)
+    assert snapped.dtype == np.float64
+    assert reference_valid([float(v) for v in snapped], lower, upper)
+    assert np.abs(snapped - np.array(values)).max() <= 2e-6
+    assert np.all(snapped * 2**24 == np.rint(snapped * 2**24))
+    assert cdf.snap(snapped).tolist() == snapped.tolist()  # values on the grid are kept
+    data = cdf.encode(snapped)
+    assert len(data) == 804 and cdf.decode(data).tolist() == snapped.tolist()
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(valid_cdfs())
+def test_storage_keeps_every_valid_cdf_exactly(case):
+    """The stored values are the given ones, bit for bit: 804 bytes when all are on the
+    2**-24 grid, 1608 otherwise; storing the decoded values gives the same bytes."""
     values, lower, upper = case
     data = cdf.encode(values)
-    assert len(data) == 804
+    on_grid = all((v * 2**24).is_integer() for v in values)
+    assert len(data) == (804 if on_grid else 1608)
     stored = cdf.decode(data)
-    assert reference_valid([float(v) for v in stored], lower, upper)
-    assert np.abs(stored - np.array(values)).max() <= 2e-6
-    assert cdf.encode(stored) == data  # decoded values are stored as they are
-    assert np.all(stored * 2**24 == np.rint(stored * 2**24))
+    assert stored.dtype == np.float64
+    assert [v.hex() for v in stored.tolist()] == [float(v).hex() for v in values]
+    assert cdf.encode(stored) == data
+    assert cdf.canonical(values).tolist() == values
+
+
+def test_off_grid_cdfs_are_stored_in_float64_on_grid_ones_in_float32():
+    k = np.arange(201)
+    open_both = 0.001 + k * (0.998 / 200)
+    for values in (k / 200, k / 300, open_both):  # F_200 = 2/3: an open upper side
+        data = cdf.encode(values)
+        assert len(data) == 1608
+        assert data == np.asarray(values, "<f8").tobytes()
+        assert cdf.decode(data).tolist() == values.tolist()
+    half = np.where(k < 200, k / 512, 1.0)  # a jump in the last bucket
+    for values in (k / 256, half, cdf.snap(open_both)):
+        data = cdf.encode(values)
+        assert len(data) == 804
+        assert data == np.asarray(values, "<f4").tobytes()
+        assert cdf.decode(data).tolist() == values.tolist()
+    # One value off the grid is enough for float64.
+    f = k / 256
+    f[100] += 2**-30
+    assert len(cdf.encode(f)) == 1608 and cdf.decode(cdf.encode(f))[100] == f[100]
 
 
 def minimal_steps(start, n, direction):
@@ -323,9 +374,9 @@ def minimal_steps(start, n, direction):
     return values
 
 
-def test_storage_at_the_exact_limits():
+def test_snap_at_the_exact_limits():
     """0.999 and a bucket of exactly 5e-5 have no float32 at or inside the limit: the
-    stored values are moved just inside."""
+    snapped values are moved just inside (the stored ones are the given ones)."""
     assert float(np.float32(0.999)) > 0.999  # why plain float32 would not do
     cases = [(minimal_steps(0.001, 199, 1) + [0.999], True, True),
              ([0.001] + minimal_steps(0.999, 199, -1)[::-1], True, True),
@@ -333,13 +384,16 @@ def test_storage_at_the_exact_limits():
              (minimal_steps(0.0, 199, 1) + [0.999], False, True)]
     for values, lower, upper in cases:
         assert reference_valid(values, lower, upper)
-        stored = cdf.canonical(values)
-        assert reference_valid([float(v) for v in stored], lower, upper)
-        assert np.abs(stored - np.array(values)).max() <= 2e-6
+        assert cdf.canonical(values).tolist() == values  # stored exactly ...
+        snapped = cdf.snap(values)  # ... and snapped, still valid
+        assert reference_valid([float(v) for v in snapped], lower, upper)
+        assert np.abs(snapped - np.array(values)).max() <= 2e-6
+        assert len(cdf.encode(snapped)) == 804
 
 
-def test_a_million_forecasts_fit_in_a_gigabyte():
-    assert 1_000_000 * len(cdf.encode(uniform())) <= 1e9
+def test_a_million_snapped_forecasts_fit_in_a_gigabyte():
+    assert len(cdf.encode(uniform())) == 1608  # k/200 is off the 2**-24 grid
+    assert 1_000_000 * len(cdf.encode(cdf.snap(uniform()))) <= 1e9
 
 
 def test_encode_rejects_an_invalid_cdf_and_decode_a_wrong_size():
@@ -348,5 +402,56 @@ def test_encode_rejects_an_invalid_cdf_and_decode_a_wrong_size():
     with pytest.raises(InvalidInput) as info:
         cdf.encode(f)
     assert info.value.where == "cdf[5]"
-    with pytest.raises(ValueError):
-        cdf.decode(b"\0" * 800)
+    with pytest.raises(InvalidInput) as info:
+        cdf.snap(f)
+    assert info.value.where == "cdf[5]"
+    for size in (0, 800, 805, 1600, 1612):
+        with pytest.raises(ValueError, match=f"804 or 1608 bytes, not {size}$"):
+            cdf.decode(b"\0" * size)
+
+
+# -- decode_many ----------------------------------------------------------------------------
+
+def _blobs(seed, n, off_grid):
+    """n stored CDFs, those where `off_grid` is true stored in float64, the others snapped."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        steps = rng.exponential(1.0, 200) + 0.05  # buckets well above 5e-5
+        f = np.concatenate(([0.0], np.cumsum(steps) / steps.sum()))
+        f[-1] = 1.0
+        out.append(cdf.encode(f if off_grid[i] else cdf.snap(f)))
+    assert [len(b) for b in out] == [1608 if o else 804 for o in off_grid]
+    return out
+
+
+def test_decode_many_reads_a_float32_view_when_every_cdf_is_on_the_grid():
+    blobs = _blobs(1, 7, [False] * 7)
+    got = cdf.decode_many(blobs)
+    assert got.dtype == np.float32 and got.shape == (7, 201)
+    assert np.array_equal(got.astype(np.float64), np.array([cdf.decode(b) for b in blobs]))
+    empty = cdf.decode_many([])
+    assert empty.shape == (0, 201)
+
+
+@pytest.mark.parametrize("off_grid", [[True], [True, False], [False, True, True, False, True],
+                                      [True] * 4, [False, False, True]])
+def test_decode_many_equals_decode_row_by_row_for_mixed_batches(off_grid):
+    blobs = _blobs(len(off_grid), len(off_grid), off_grid)
+    got = cdf.decode_many(blobs)
+    assert got.dtype == np.float64 and got.shape == (len(off_grid), 201)
+    for row, blob in zip(got, blobs):
+        assert row.tolist() == cdf.decode(blob).tolist()
+    # bytes-like rows (memoryview, as some drivers return) read the same
+    assert np.array_equal(cdf.decode_many([memoryview(b) for b in blobs]), got)
+
+
+def test_decode_many_names_the_first_blob_of_a_wrong_size():
+    blobs = _blobs(3, 4, [False, True, False, False])
+    for bad in (blobs[:2] + [b"\0" * 1604] + blobs[2:], blobs[:2] + [b""] + blobs[2:]):
+        with pytest.raises(ValueError, match=r"stored CDF 2 has \d+ bytes, not 804 or 1608"):
+            cdf.decode_many(bad)
+    # Sizes whose total is that of 804-byte rows are still told apart.
+    assert len(blobs[1]) == 2 * 804
+    with pytest.raises(ValueError, match="stored CDF 0 has 0 bytes"):
+        cdf.decode_many([b"", blobs[1]])

@@ -57,7 +57,7 @@ def test_upgrade_repacks_blocks_and_allows_numeric_scores_then_downgrades(empty_
     migrate.upgrade(db, "0009")
     with db.engine.begin() as conn:
         old_block = _rows_at_0009(conn)
-    migrate.upgrade(db)
+    migrate.upgrade(db, "0010")
     assert migrate.current_revision(db) == "0010"
     new = np.frombuffer(bytes(_block(db, 1)), SCORE_RECORD)
     old = np.frombuffer(old_block, OLD)
@@ -92,6 +92,6 @@ def test_upgrade_repacks_blocks_and_allows_numeric_scores_then_downgrades(empty_
     assert _refused(db, "INSERT INTO question_scores (question_id, user_id, brier, log, peer, "
                         "coverage) VALUES (2, 2, NULL, 1, 0, 1)")
     assert _refused(db, "INSERT INTO crowd_scores (question_id, brier, log) VALUES (2, NULL, 1)")
-    migrate.upgrade(db)  # and up again
+    migrate.upgrade(db, "0010")  # and up again
     assert migrate.current_revision(db) == "0010"
     assert np.isnan(np.frombuffer(bytes(_block(db, 1)), SCORE_RECORD)["crps"]).all()

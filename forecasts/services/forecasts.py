@@ -63,7 +63,7 @@ def check_vector(values: object, n_options: int, *, where: str = "probabilities"
 def check_cdf(values: object, *, open_lower: bool, open_upper: bool,
               where: str = "forecast.cdf") -> bytes:
     """A numeric or date forecast's CDF checked by SPEC §11 (`cdf.validate_cdf`, naming
-    the index and the rule), in its stored 804 bytes."""
+    the index and the rule), in its stored form (`cdf.encode`: the values exactly)."""
     if not isinstance(values, (list, tuple, np.ndarray)):
         raise InvalidInput(f"must be a list of {cdf_codec.POINTS} numbers F_0..F_200",
                            where=where)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Sequence
 
 import numpy as np
@@ -104,16 +105,15 @@ EMPTY = NumericCrowd(None, 0, [], [], 0)
 
 def _read(session: Session, question: Question, cut: datetime | None
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(users, times in microseconds, CDFs as float32 (m, 201)) of the counted forecasts
-    in time order, and how many came too late."""
+    """(users, times in microseconds, CDFs (m, 201) as `cdf.decode_many` reads them) of
+    the counted forecasts in time order, and how many came too late."""
     stmt = (select(Forecast.user_id, raw_time(Forecast.at), Forecast.cdf)
             .where(Forecast.question_id == question.id, Forecast.cdf.is_not(None))
             .order_by(Forecast.at, Forecast.id))
     rows = session.execute(stmt).all()
     users = np.array([r[0] for r in rows], np.int64)
     at = np.array([r[1] for r in rows], np.int64)
-    blob = b"".join(r[2] for r in rows)
-    cdfs = np.frombuffer(blob, "<f4").reshape(len(rows), cdf_codec.POINTS)
+    cdfs = cdf_codec.decode_many(list(map(itemgetter(2), rows)))
     late = 0
     if cut is not None:
         keep = at < timeutil.to_micros(cut)
@@ -241,7 +241,7 @@ def current_medians(session: Session, items: Sequence[tuple[Question, Resolution
     rows = session.execute(select(latest.c.question_id, latest.c.cdf)
                            .where(latest.c.newest == 1).order_by(latest.c.question_id)).all()
     qid = np.array([r[0] for r in rows], np.int64)
-    cdfs = np.frombuffer(b"".join(r[1] for r in rows), "<f4").reshape(len(rows), cdf_codec.POINTS)
+    cdfs = cdf_codec.decode_many(list(map(itemgetter(1), rows)))
     out: dict[int, tuple[float, int]] = {}
     for q in np.unique(qid).tolist():  # one mean per question shown, not per forecast
         question = by_id[q]
