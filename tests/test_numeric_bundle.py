@@ -1,6 +1,7 @@
 """Bundles with numeric and date questions (SPEC §7, §11): the definition, CDF forecasts
-and value resolutions round-trip losslessly (the stored bytes again), and a bad row is
-named (index and rule) and changes nothing."""
+and value resolutions round-trip losslessly (the given values stored and exported bit for
+bit, the stored bytes again), and a bad row is named (index and rule) and changes
+nothing."""
 from __future__ import annotations
 
 import copy
@@ -23,8 +24,8 @@ OPEN, CLOSE = "2025-01-01T00:00:00Z", "2025-07-01T00:00:00Z"
 
 
 def awkward_cdf(seed: int, open_lower: bool, open_upper: bool) -> list[float]:
-    """A valid CDF with uneven buckets (some near the 5e-5 minimum) and values that float32
-    cannot hold, so that storing it rounds."""
+    """A valid CDF with uneven buckets (some near the 5e-5 minimum) and values off the
+    2**-24 grid, which float32 cannot hold: stored as float64."""
     rng = np.random.default_rng(seed)
     steps = rng.exponential(1.0, 200) + 0.003
     steps[rng.integers(0, 200, 20)] = 0.0
@@ -88,11 +89,15 @@ def test_numeric_and_date_bundles_round_trip_to_the_same_bytes(database):
     questions, forecasts, resolutions = first
     assert ("gdp-growth", "numeric", -5.0, 15.0, True, False, "%") in questions
     assert ("rate-2026", "numeric", 0.0, 1e-3, True, True, None) in questions
-    # Each CDF is stored as cdf.encode stores it, and exported as its stored values.
+    # Each CDF is stored exactly as given (off the 2**-24 grid: 201 float64), and exported
+    # as the given values, bit for bit, in the written text too.
     given = [f["cdf"] for f in doc["forecasts"] if "cdf" in f]
-    assert [f[4] for f in forecasts if f[4] is not None] == [cdf.encode(c) for c in given]
+    assert [f[4] for f in forecasts if f[4] is not None] == [
+        np.array(c, "<f8").tobytes() for c in given]
     out = [f["cdf"] for f in exported["forecasts"] if "cdf" in f]
-    assert out == [cdf.decode(cdf.encode(c)).tolist() for c in given]
+    assert [[v.hex() for v in c] for c in out] == [[v.hex() for v in c] for c in given]
+    written = [f["cdf"] for f in json.loads(text)["forecasts"] if "cdf" in f]
+    assert [[v.hex() for v in c] for c in written] == [[v.hex() for v in c] for c in given]
     assert all("probability" not in f and "probabilities" not in f
                for f in exported["forecasts"] if "cdf" in f)
     by_slug = {q["slug"]: q for q in exported["questions"]}
@@ -160,6 +165,33 @@ def test_a_bad_row_is_named_and_nothing_is_written(database, path, value, where,
     assert words in str(info.value)
     with database.session() as s:
         assert counts(s) == before
+
+
+def test_cdfs_on_and_off_the_grid_round_trip_in_their_own_form(database):
+    """k/200 and an uneven CDF (off the 2**-24 grid) are kept in 1608 bytes, k/256 and a
+    snapped CDF (on it) in 804; each exports and re-imports as the same values and bytes."""
+    gdp = numeric_data(open_at=OPEN, close_at=CLOSE, open_lower=False, open_upper=False)
+    k = np.arange(201)
+    steps = np.where(k < 200, k / 256, 1.0)  # F_200 = 1 after 199/256: on the grid
+    values = [(k / 200).tolist(), steps.tolist(), cdf.snap(awkward_cdf(7, False, False)).tolist(),
+              awkward_cdf(8, False, False)]
+    rows = [{"question": "gdp-growth", "user": "alice", "at": f"2025-02-0{1 + i}T00:00:00Z",
+             "cdf": v} for i, v in enumerate(values)]
+    with database.transaction() as s:
+        import_bundle(s, bundle([gdp], rows, users=["alice"]))
+    with database.session() as s:
+        first = [f.cdf for f in s.scalars(select(Forecast).order_by(Forecast.id))]
+        exported = export_bundle(s)
+    sizes = [1608, 804, 804, 1608]
+    assert [len(b) for b in first] == sizes
+    assert first == [np.array(c, "<f8" if n == 1608 else "<f4").tobytes()
+                     for c, n in zip(values, sizes)]
+    assert [f["cdf"] for f in exported["forecasts"]] == values
+    wipe(database)
+    with database.transaction() as s:
+        import_bundle(s, exported)
+    with database.session() as s:
+        assert [f.cdf for f in s.scalars(select(Forecast).order_by(Forecast.id))] == first
 
 
 def test_an_annulled_numeric_question_round_trips_without_a_value(database):
