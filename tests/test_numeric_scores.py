@@ -216,3 +216,74 @@ def test_an_imported_bundle_is_scored_as_a_plain_recomputation(runner, tmp_path,
         mine = [v["crps"] for (q, u), v in plain["rows"].items() if names[u] == row["user"]]
         assert row["questions"] == len(mine)
         assert row["crps"] == pytest.approx(sum(mine) / len(mine), abs=TOL, rel=TOL)
+
+
+def _bundle_cases():
+    """The reference cases whose CDFs SPEC section 11 accepts (a bundle refuses the point
+    masses), with the open sides their CDFs imply."""
+    from forecasts import cdf
+    from forecasts.errors import InvalidInput
+
+    out = []
+    for case in _numeric_cases():
+        knots = ([f["cdf"] for f in case["forecasts"]] if "forecasts" in case else case["cdf"])
+        values = [w.from_knots(k) for k in knots]
+        lower, upper = any(v[0] > 0 for v in values), any(v[-1] < 1 for v in values)
+        try:
+            for v in values:
+                cdf.validate_cdf(v, open_lower=lower, open_upper=upper)
+        except InvalidInput:
+            continue
+        out.append(case)
+    return out
+
+
+@pytest.mark.parametrize("case", _bundle_cases(), ids=lambda c: c["id"])
+def test_reference_numeric_cases_imported_as_a_bundle(runner, tmp_path, database, case):
+    """Issue #14: a bundle whose CDFs are the reference's (k/200 and the like, off the
+    2**-24 grid) is stored exactly, so `forecasts scores` gives the hand values to 1e-9."""
+    from tests.builders import bundle
+
+    lo, hi = case["range"]
+    slug = case["id"].replace("_", "-")
+    if "forecasts" in case:
+        entries = [(f["user"], f["at"], f["cdf"]) for f in case["forecasts"]]
+        close, known = case["close_at"], case.get("known_at")
+    else:
+        entries = [(f"u{i}", 0, knots) for i, knots in enumerate(case["cdf"])]
+        close, known = 100, None
+    values = [w.from_knots(knots).tolist() for _, _, knots in entries]
+    iso = lambda seconds: w.at(seconds).isoformat().replace("+00:00", "Z")  # noqa: E731
+    question = {"slug": slug, "title": f"How much ({slug})?", "kind": "numeric",
+                "range": {"min": lo, "max": hi}, "open_at": iso(0), "close_at": iso(close),
+                "open_lower": any(v[0] > 0 for v in values),
+                "open_upper": any(v[-1] < 1 for v in values),
+                "resolution": {"value": case["y"], "known_at": None if known is None
+                               else iso(known), "note": "reference"}}
+    rows = [{"question": slug, "user": name, "at": iso(t), "cdf": v}
+            for (name, t, _), v in zip(entries, values)]
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle([question], rows,
+                                      users=sorted({e[0] for e in entries}))))
+    result = runner("import", path)
+    assert result.exit_code == 0, result.stderr
+    with database.session() as session:
+        stored = [f.cdf_values.tolist()
+                  for f in session.scalars(select(Forecast).order_by(Forecast.id))]
+        sizes = {len(c) for c in session.scalars(select(Forecast.cdf))}
+    assert stored == values
+    assert 1608 in sizes  # some are off the 2**-24 grid, kept exactly
+    doc = json_out(runner, "scores", slug)
+    users = [e[0] for e in entries]
+    if "expected" in case:
+        expected = dict(case["expected"])
+        crowd = expected.pop("crowd")
+        for name, figures in expected.items():
+            for key, value in figures.items():
+                assert doc["users"][name][key] == pytest.approx(value, abs=TOL), (name, key)
+        for key in ("crps", "log"):
+            assert doc["crowd"][key] == pytest.approx(crowd[key], abs=TOL), key
+        return
+    for key in ("crps", "log", "peer"):
+        for i, value in enumerate(case.get(key, [])):
+            assert doc["users"][users[i]][key] == pytest.approx(value, abs=TOL), (key, i)
