@@ -125,81 +125,89 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     positions of its segment up to this one, in event order.
 
     The running sum adds each row slot of the chunk's tiles to the previous
-    slot (one add of two contiguous runs), then scans the tile totals (the
-    last slot) in doubling steps restarting at segment heads, the previous
-    chunk's total carried into a first tile that is no head, and adds to every
-    tile the total before it. The loops run over chunks, slots and doubling
-    steps, never over rows.
+    slot (one add of two contiguous runs), then gives every tile the total
+    before it in its segment: one product of a 0/1 matrix (tiles earlier in
+    the same segment, and the previous chunk's total for the tiles before the
+    chunk's first head) with the tile totals (the last slot). The loops run
+    over chunks and slots, never over rows.
     """
     n = index.size
     width = GRID + 1
     size = _TILE * chunk_tiles
+    n_chunks = n // size
     crowd = prev is not None
+    local = np.arange(size) * width  # flat start of each buffer row
+    picks = np.empty((n_chunks, 4, size))  # F_j, F_{j+1}, F_0, F_200
+    at = np.empty((n_chunks, 4, size), dtype=np.int64)
+    at[:, 0] = local + cells.reshape(n_chunks, size)
+    at[:, 1] = at[:, 0] + 1
+    at[:, 2] = local
+    at[:, 3] = local + GRID
+    bounds = np.empty((n_chunks, 2 * size), dtype=np.int64)
+    bounds[:, 0::2] = local
+    bounds[:, 1::2] = at[:, 1]
+    at = at.reshape(n_chunks, 4 * size)
+    sq, cross, right = np.empty(n), np.empty(n), np.empty(n)
     got = np.empty((size, width), dtype=cdf.dtype)
     x = got if cdf.dtype == np.float64 else np.empty((size, width))
     flat = x.reshape(-1)
-    out = [np.empty(n) for _ in range(11 if crowd else 7)]
-    bounds = np.empty(2 * size, dtype=np.int64)
-    starts = np.arange(size) * width
-    bounds[0::2] = starts
-    after = bounds[1::2]  # the flat position of F_{j+1} in each row
     if crowd:
+        pad = index < 0
+        index = np.where(pad, 0, index)
+        prev = np.where(pad, 0, prev)  # a padding row replaces itself: no change
+        before_matrix = _before_matrix(head.reshape(n_chunks, chunk_tiles))
+        c_sq, c_cross = np.empty(n), np.empty(n)
+        ends = np.empty((n_chunks, 2, size))
+        ends_at = np.concatenate((local, local + GRID))
         old = np.empty((size, width), dtype=cdf.dtype)
         d = np.empty((size, width))
+        d_flat = d.reshape(-1)
         slots = d.reshape(_TILE, chunk_tiles, width)
-        carry = np.zeros(width)
+        totals = np.zeros((chunk_tiles + 1, width))  # the carry, then each tile's total
         before = np.empty((chunk_tiles, width))
-    for lo in range(0, n, size):
-        hi = lo + size
-        rows = index[lo:hi]
-        np.take(cdf, rows, axis=0, out=got, mode="clip")  # -1 reads row 0
+    for k in range(n_chunks):
+        lo, hi = k * size, (k + 1) * size
+        np.take(cdf, index[lo:hi], axis=0, out=got, mode="clip")  # -1 reads row 0
         if x is not got:
             np.copyto(x, got)
-        np.vecdot(x, x, out=out[0][lo:hi])
-        np.vecdot(x[:, :-1], x[:, 1:], out=out[1][lo:hi])
-        np.add(starts, cells[lo:hi] + 1, out=after)
-        out[2][lo:hi] = np.add.reduceat(flat, bounds)[1::2]
-        np.take(flat, after - 1, out=out[3][lo:hi])
-        np.take(flat, after, out=out[4][lo:hi])
-        out[5][lo:hi] = x[:, 0]
-        out[6][lo:hi] = x[:, -1]
+        np.vecdot(x, x, out=sq[lo:hi])
+        np.vecdot(x[:, :-1], x[:, 1:], out=cross[lo:hi])
+        right[lo:hi] = np.add.reduceat(flat, bounds[k])[1::2]
+        np.take(flat, at[k], out=picks[k].reshape(-1))
         if not crowd:
             continue
         replaced = prev[lo:hi]
         np.take(cdf, replaced, axis=0, out=old, mode="clip")
+        old[replaced < 0] = 0.0
         np.subtract(x, old, out=d)
-        new = np.flatnonzero(replaced < 0)
-        d[new] = x[new]
-        d[np.flatnonzero(rows < 0)] = 0.0
         for i in range(1, _TILE):
             np.add(slots[i], slots[i - 1], out=slots[i])
-        h = head[lo // _TILE:hi // _TILE]
-        totals = slots[-1].copy()
-        if not h[0]:
-            totals[0] += carry
-        _scan_heads(totals, h)
-        before[0] = carry
-        before[1:] = totals[:-1]
-        before[h] = 0.0
-        carry = totals[-1]
+        totals[1:] = slots[-1]
+        np.matmul(before_matrix[k], totals, out=before)
+        np.add(before[-1], totals[-1], out=totals[0])  # the carry into the next chunk
         np.add(slots, before, out=slots)
-        np.vecdot(d, d, out=out[7][lo:hi])
-        np.vecdot(d[:, :-1], d[:, 1:], out=out[8][lo:hi])
-        out[9][lo:hi] = d[:, 0]
-        out[10][lo:hi] = d[:, -1]
-    return out
+        np.vecdot(d, d, out=c_sq[lo:hi])
+        np.vecdot(d[:, :-1], d[:, 1:], out=c_cross[lo:hi])
+        np.take(d_flat, ends_at, out=ends[k].reshape(-1))
+    own = [sq, cross, right, *picks.transpose(1, 0, 2).reshape(4, n)]
+    if not crowd:
+        return own
+    return own + [c_sq, c_cross, *ends.transpose(1, 0, 2).reshape(2, n)]
 
 
-def _scan_heads(x, head):
-    """In place: inclusive prefix sums down the rows of a small 2-d array,
-    restarting at the rows where ``head``, in log2(rows) doubling steps: each
-    row adds the row d above times ``keep`` (1 while no head lies between)."""
-    keep = np.where(head, 0.0, 1.0)
-    d = 1
-    while d < x.shape[0]:
-        x[d:] += x[:-d] * keep[d:, None]
-        keep[d:] *= keep[:-d]
-        d *= 2
+def _before_matrix(head):
+    """Per chunk (rows of ``head``: its tiles' head flags), the 0/1 matrix
+    giving each tile the sum of the carry (column 0: for the tiles before the
+    chunk's first head) and of the earlier tiles of its segment (columns 1+).
+    Chunks of 32 tiles keep its product with the totals (32 x 33 times 33 x
+    201) under OpenBLAS's single-thread size."""
+    n_chunks, tiles = head.shape
+    group = np.cumsum(head, axis=1)  # 0: the segment the previous chunk carries in
+    m = np.zeros((n_chunks, tiles, tiles + 1))
+    m[:, :, 0] = group == 0
+    earlier = np.arange(tiles)[None, :] < np.arange(tiles)[:, None]
+    m[:, :, 1:] = earlier & (group[:, :, None] == group[:, None, :])
+    return m
 
 
 def crps_from_parts(q, tail, const):
