@@ -13,6 +13,8 @@ import numpy as np
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from forecasts import write_version
+
 # Rows handed to executemany per call: bounds the memory a generator of rows costs.
 _CHUNK = 50_000
 
@@ -52,6 +54,7 @@ def insert_rows(session: Session, table: Table | type | str, columns: Sequence[s
     once is faster than updating each index row by row (about a third of the time).
     """
     rows = as_rows(columns, rows_or_arrays)
+    write_version.mark(session)  # the driver's own cursors bypass SQLAlchemy's events
     conn = session.connection()
     name, cols = _name(table), ", ".join(columns)
     driver = conn.connection.driver_connection

@@ -109,3 +109,12 @@ def test_pages_that_start_a_session_are_not_kept(cached_app, world):
 def test_a_bad_setting_is_refused_by_name(env, value):
     with pytest.raises(ConfigError, match="PAGE_CACHE_SECONDS"):
         create_app({**env, "TESTING": True, "PAGE_CACHE_SECONDS": value})
+
+
+def test_bulk_inserts_through_the_driver_count_as_writes(world, database):
+    from forecasts import bulk
+
+    before = version(database)
+    with database.transaction() as s:
+        bulk.insert_rows(s, "counters", ["name", "value"], [("bulk-test", 1)])
+    assert version(database) == before + 1
