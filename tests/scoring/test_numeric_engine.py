@@ -160,3 +160,18 @@ def test_row_sums_against_plain_running_sums(chunk_tiles, dtype):
                 running[-1]]
         np.testing.assert_allclose([g[e] for g in got], want, rtol=1e-13, atol=1e-13,
                                    err_msg=f"event {e}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cdf_check_names_the_first_bad_value_across_chunks(dtype, monkeypatch):
+    from scoring import numeric
+    monkeypatch.setattr(numeric, "_CHECK_ROWS", 3)
+    good = np.tile(np.linspace(0.0, 1.0, 201), (11, 1)).astype(dtype)
+    assert numeric.cdf_rows("cdf", good) is good
+    bad = good.copy()
+    bad[7, 50] = bad[7, 52]  # a decrease from 50 to 51 in the third chunk
+    with pytest.raises(ValueError, match=r"^cdf\[7\]: the CDF decreases from position 50 "):
+        numeric.cdf_rows("cdf", bad)
+    bad[9, 3] = np.nan  # a value out of range is named first, even in a later row
+    with pytest.raises(ValueError, match=r"^cdf\[\(9, 3\)\] = nan: must be finite and in \[0, 1\]"):
+        numeric.cdf_rows("cdf", bad)
