@@ -8,8 +8,8 @@ worker or command makes every older entry unreachable at once. Only what does no
 on the clock alone can be wrong in a cached page (a "3 minutes ago", a question that
 closed since), so entries also expire after PAGE_CACHE_SECONDS; 0 turns the cache off.
 
-Stored: status 200 responses that neither touched the session (a CSRF token, a flash)
-nor set a cookie, up to MAX_BYTES, with their headers. The static files are left to
+Stored: status 200 responses rendered for an empty session that they left empty (a form's
+CSRF token, a flash) and that set no cookie, up to MAX_BYTES, with their headers. The static files are left to
 Flask. Served entries carry `X-Page-Cache: hit`.
 """
 from __future__ import annotations
@@ -59,7 +59,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def store(response: Response) -> Response:
         key = g.pop(_KEY, None)
-        if (key is not None and response.status_code == 200 and not session.modified
+        # An empty session only: a page rendered for one that holds a CSRF token may embed
+        # it without changing the session.
+        if (key is not None and response.status_code == 200 and not session
+                and not session.modified
                 and not response.is_streamed and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers
                 and len(response.get_data()) <= MAX_BYTES):

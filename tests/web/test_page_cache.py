@@ -9,7 +9,7 @@ from sqlalchemy import text
 from forecasts import create_app, write_version
 from forecasts.errors import ConfigError
 from forecasts.services.forecasts import submit_forecast
-from tests.web.conftest import Web
+from tests.web.conftest import TOKEN, Web
 
 PAGES = ["/", "/questions/strike-open", "/questions/strike-resolved", "/leaderboard",
          "/users/bob", "/api/v1/questions", "/api/v1/questions/strike-open"]
@@ -97,9 +97,14 @@ def test_logged_in_readers_and_tokens_never_get_a_cached_page(cached_app, world,
 
 def test_pages_that_start_a_session_are_not_kept(cached_app, world):
     client = cached_app.test_client()
-    for _ in range(2):
-        page = client.get("/login")  # its form's CSRF token lives in the session
+    tokens = []
+    for _ in range(3):  # its form's CSRF token lives in the session, made on the first
+        page = client.get("/login")
         assert page.status_code == 200 and "X-Page-Cache" not in page.headers
+        tokens.append(TOKEN.search(page.text).group(1))
+    stranger = cached_app.test_client().get("/login")
+    assert "X-Page-Cache" not in stranger.headers
+    assert TOKEN.search(stranger.text).group(1) not in tokens
     for _ in range(2):
         missing = client.get("/questions/no-such-question")
         assert missing.status_code == 404 and "X-Page-Cache" not in missing.headers
