@@ -124,12 +124,12 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     S_0 and S_200 of the running sum S: the sum of row - replaced row over the
     positions of its segment up to this one, in event order.
 
-    The running sum adds each row slot of the chunk's tiles to the previous
-    slot (one add of two contiguous runs), then gives every tile the total
-    before it in its segment: one product of a 0/1 matrix (tiles earlier in
+    The running sum first gives the first row of every tile the total before
+    the tile in its segment: one product of a 0/1 matrix (tiles earlier in
     the same segment, and the previous chunk's total for the tiles before the
-    chunk's first head) with the tile totals (the last slot). The loops run
-    over chunks and slots, never over rows.
+    chunk's first head) with the tile totals (one sum over the row slots).
+    Then each row slot of the chunk's tiles adds the previous slot (one add of
+    two contiguous runs). The loops run over chunks and slots, never rows.
     """
     n = index.size
     width = GRID + 1
@@ -180,12 +180,12 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
         np.take(cdf, replaced, axis=0, out=old, mode="clip")
         old[replaced < 0] = 0.0
         np.subtract(x, old, out=d)
-        for i in range(1, _TILE):
-            np.add(slots[i], slots[i - 1], out=slots[i])
-        totals[1:] = slots[-1]
+        np.add.reduce(slots, axis=0, out=totals[1:])  # each tile's total
         np.matmul(before_matrix[k], totals, out=before)
         np.add(before[-1], totals[-1], out=totals[0])  # the carry into the next chunk
-        np.add(slots, before, out=slots)
+        np.add(slots[0], before, out=slots[0])
+        for i in range(1, _TILE):
+            np.add(slots[i], slots[i - 1], out=slots[i])
         np.vecdot(d, d, out=c_sq[lo:hi])
         np.vecdot(d[:, :-1], d[:, 1:], out=c_cross[lo:hi])
         np.take(d_flat, ends_at, out=ends[k].reshape(-1))
