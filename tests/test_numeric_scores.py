@@ -114,19 +114,22 @@ def test_scores_command_for_a_numeric_question(runner, database):
     assert table.exit_code == 0 and table.stdout.splitlines()[0] == "user,crps,log,peer,coverage"
 
 
+def _case_entries(case) -> tuple[list[tuple], float, float | None]:
+    """(user, at, knots) of each forecast of a reference case, its close and known_at;
+    flat cases put each CDF with its own user, standing from T0 to the close (so the
+    time average is the per-forecast score)."""
+    if "forecasts" in case:
+        return ([(f["user"], f["at"], f["cdf"]) for f in case["forecasts"]],
+                case["close_at"], case.get("known_at"))
+    return [(f"u{i}", 0, knots) for i, knots in enumerate(case["cdf"])], 100, None
+
+
 def _case_world(database, case, runner=None) -> tuple[str, list[str]]:
-    """One question of a reference case; flat cases put each CDF with its own user,
-    standing from T0 to the close (so the time average is the per-forecast score).
-    Resolved through the models and rescored, or with `runner` by `forecasts resolve`
-    (the resolution-time scoring)."""
+    """One question of a reference case (`_case_entries`), resolved through the models and
+    rescored, or with `runner` by `forecasts resolve` (the resolution-time scoring)."""
     lo, hi = case["range"]
     slug = case["id"].replace("_", "-")
-    if "forecasts" in case:
-        entries = [(f["user"], f["at"], f["cdf"]) for f in case["forecasts"]]
-        close, known = case["close_at"], case.get("known_at")
-    else:
-        entries = [(f"u{i}", 0, knots) for i, knots in enumerate(case["cdf"])]
-        close, known = 100, None
+    entries, close, known = _case_entries(case)
     values = [w.from_knots(knots) for _, _, knots in entries]
     with database.transaction() as session:
         ids = w.user_ids(session, sorted({e[0] for e in entries}))
@@ -246,12 +249,7 @@ def test_reference_numeric_cases_imported_as_a_bundle(runner, tmp_path, database
 
     lo, hi = case["range"]
     slug = case["id"].replace("_", "-")
-    if "forecasts" in case:
-        entries = [(f["user"], f["at"], f["cdf"]) for f in case["forecasts"]]
-        close, known = case["close_at"], case.get("known_at")
-    else:
-        entries = [(f"u{i}", 0, knots) for i, knots in enumerate(case["cdf"])]
-        close, known = 100, None
+    entries, close, known = _case_entries(case)
     values = [w.from_knots(knots).tolist() for _, _, knots in entries]
     iso = lambda seconds: w.at(seconds).isoformat().replace("+00:00", "Z")  # noqa: E731
     question = {"slug": slug, "title": f"How much ({slug})?", "kind": "numeric",
