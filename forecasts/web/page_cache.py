@@ -4,13 +4,13 @@ A GET from someone not logged in (no user in the session, no flashed message wai
 `Authorization` header) is answered from the cache when the same path and query were
 rendered for such a reader since the last committed write (forecasts/write_version.py):
 the key holds the write version, so a forecast, comment, resolution or edit made by any
-worker or command makes every older entry unreachable at once. Only what does not depend
-on the clock alone can be wrong in a cached page (a "3 minutes ago", a question that
+worker or command makes every older entry unreachable at once. Only what changes with
+the clock alone can be out of date in a cached page (a "3 minutes ago", a question that
 closed since), so entries also expire after PAGE_CACHE_SECONDS; 0 turns the cache off.
 
-Stored: status 200 responses rendered for an empty session that they left empty (a form's
-CSRF token, a flash) and that set no cookie, up to MAX_BYTES, with their headers. The static files are left to
-Flask. Served entries carry `X-Page-Cache: hit`.
+Stored: status 200 responses that were rendered for an empty session and left it empty
+(no form's CSRF token, no flash) and that set no cookie, up to MAX_BYTES, with their
+headers. The static files are left to Flask. Served entries carry `X-Page-Cache: hit`.
 """
 from __future__ import annotations
 
