@@ -1,4 +1,4 @@
-"""Fixtures: a fresh database per test (SQLite file copy, or truncated PostgreSQL),
+"""Fixtures: a fresh database per test (SQLite file copy, or emptied PostgreSQL),
 and the Flask tutorial's app / client / runner trio.
 
 Under pytest-xdist (`make test` runs two workers) each worker on PostgreSQL has a
@@ -22,21 +22,34 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 
-def _worker_database(url: str, worker: str) -> str:
-    """A fresh sibling of `url`'s database for one xdist worker."""
+def _admin(url: str, *statements: str) -> None:
+    """Run `statements` outside a transaction (CREATE and DROP DATABASE need that) on the
+    server of `url`."""
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
 
     from forecasts.db import normalise_url
 
-    name = f"{make_url(url).database}_{worker}"
     admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A test database need not wait for the disk at each commit.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
+
+
+def _worker_name(url: str, worker: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return f"{make_url(url).database}_{worker}"
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A fresh sibling of `url`'s database for one xdist worker."""
+    from sqlalchemy.engine import make_url
+
+    name = _worker_name(url, worker)
+    # A test database need not wait for the disk at each commit.
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"',
+           f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -163,13 +176,5 @@ def reference() -> dict:
 def pytest_sessionfinish(session):
     """Drop this worker's PostgreSQL database (see the module docstring)."""
     if PG_URL and WORKER:
-        from sqlalchemy import create_engine
-        from sqlalchemy.engine import make_url
-
-        from forecasts.db import normalise_url
-
         base = os.environ["TEST_DATABASE_URL"]
-        admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(PG_URL).database}" WITH (FORCE)'))
-        admin.dispose()
+        _admin(base, f'DROP DATABASE IF EXISTS "{_worker_name(base, WORKER)}" WITH (FORCE)')
