@@ -124,11 +124,16 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     S_0 and S_200 of the running sum S: the sum of row - replaced row over the
     positions of its segment up to this one, in event order.
 
-    The running sum first gives the first row of every tile the total before
-    the tile in its segment: one product of a 0/1 matrix (tiles earlier in
-    the same segment, and the previous chunk's total for the tiles before the
-    chunk's first head) with the tile totals (one sum over the row slots).
-    Then each row slot of the chunk's tiles adds the previous slot (one add of
+    With the running sum, each chunk gathers its rows and their replaced rows
+    in one ``take`` into one buffer (rows above, replaced rows below; a row
+    with none replaced gets a zero row), so that one pair of row dot products
+    over the whole buffer gives the own sums and the running sum's. The
+    replaced rows become the differences row - replaced in place, then the
+    running sum: first the first row of every tile gets the total before the
+    tile in its segment, one product of a 0/1 matrix (tiles earlier in the
+    same segment, and the previous chunk's total for the tiles before the
+    chunk's first head) with the tile totals (one sum over the row slots);
+    then each row slot of the chunk's tiles adds the previous slot (one add of
     two contiguous runs). The loops run over chunks and slots, never rows.
     """
     n = index.size
@@ -136,9 +141,9 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     size = _TILE * chunk_tiles
     n_chunks = n // size
     crowd = prev is not None
+    rows = 2 * size if crowd else size
     local = np.arange(size) * width  # flat start of each buffer row
-    picks = np.empty((n_chunks, 4, size))  # F_j, F_{j+1}, F_0, F_200
-    at = np.empty((n_chunks, 4, size), dtype=np.int64)
+    at = np.empty((n_chunks, 6 if crowd else 4, size), dtype=np.int64)
     at[:, 0] = local + cells.reshape(n_chunks, size)
     at[:, 1] = at[:, 0] + 1
     at[:, 2] = local
@@ -146,53 +151,55 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     bounds = np.empty((n_chunks, 2 * size), dtype=np.int64)
     bounds[:, 0::2] = local
     bounds[:, 1::2] = at[:, 1]
-    at = at.reshape(n_chunks, 4 * size)
-    sq, cross, right = np.empty(n), np.empty(n), np.empty(n)
-    got = np.empty((size, width), dtype=cdf.dtype)
-    x = got if cdf.dtype == np.float64 else np.empty((size, width))
-    flat = x.reshape(-1)
+    right = np.empty((n_chunks, 2 * size))  # the odd ones: right of each row
+    sq, cross = np.empty((n_chunks, rows)), np.empty((n_chunks, rows))
+    got = np.empty((rows, width), dtype=cdf.dtype)
+    buf = got if cdf.dtype == np.float64 else np.empty((rows, width))
+    flat = buf.reshape(-1)
+    x = buf[:size]
+    x_flat = flat[:size * width]
+    pick = index.reshape(n_chunks, size)
     if crowd:
         pad = index < 0
-        index = np.where(pad, 0, index)
-        prev = np.where(pad, 0, prev)  # a padding row replaces itself: no change
+        pick = np.concatenate((np.where(pad, 0, index).reshape(n_chunks, size),
+                               np.where(pad, 0, prev).reshape(n_chunks, size)), axis=1)
+        # A padding row replaces itself (no change); a row replacing none, a zero row.
+        zero_at = np.flatnonzero((prev < 0) & ~pad)
+        zero_cut = np.searchsorted(zero_at, np.arange(n_chunks + 1) * size).tolist()
+        zero_at = zero_at - (zero_at // size) * size + size  # its row in the buffer
+        at[:, 4] = size * width + local
+        at[:, 5] = size * width + local + GRID
         before_matrix = _before_matrix(head.reshape(n_chunks, chunk_tiles))
-        c_sq, c_cross = np.empty(n), np.empty(n)
-        ends = np.empty((n_chunks, 2, size))
-        ends_at = np.concatenate((local, local + GRID))
-        old = np.empty((size, width), dtype=cdf.dtype)
-        d = np.empty((size, width))
-        d_flat = d.reshape(-1)
+        d = buf[size:]
         slots = d.reshape(_TILE, chunk_tiles, width)
         totals = np.zeros((chunk_tiles + 1, width))  # the carry, then each tile's total
         before = np.empty((chunk_tiles, width))
+    picks = np.empty(at.shape)
+    at = at.reshape(n_chunks, -1)
     for k in range(n_chunks):
-        lo, hi = k * size, (k + 1) * size
-        np.take(cdf, index[lo:hi], axis=0, out=got, mode="clip")  # -1 reads row 0
-        if x is not got:
-            np.copyto(x, got)
-        np.vecdot(x, x, out=sq[lo:hi])
-        np.vecdot(x[:, :-1], x[:, 1:], out=cross[lo:hi])
-        right[lo:hi] = np.add.reduceat(flat, bounds[k])[1::2]
+        np.take(cdf, pick[k], axis=0, out=got, mode="clip")  # -1 reads row 0
+        if crowd:
+            got[zero_at[zero_cut[k]:zero_cut[k + 1]]] = 0.0
+        if buf is not got:
+            np.copyto(buf, got)
+        if crowd:
+            np.subtract(x, d, out=d)
+            np.add.reduce(slots, axis=0, out=totals[1:])  # each tile's total
+            np.matmul(before_matrix[k], totals, out=before)
+            np.add(before[-1], totals[-1], out=totals[0])  # the carry into the next chunk
+            np.add(slots[0], before, out=slots[0])
+            for i in range(1, _TILE):
+                np.add(slots[i], slots[i - 1], out=slots[i])
+        np.vecdot(buf, buf, out=sq[k])
+        np.vecdot(buf[:, :-1], buf[:, 1:], out=cross[k])
+        np.add.reduceat(x_flat, bounds[k], out=right[k])
         np.take(flat, at[k], out=picks[k].reshape(-1))
-        if not crowd:
-            continue
-        replaced = prev[lo:hi]
-        np.take(cdf, replaced, axis=0, out=old, mode="clip")
-        old[replaced < 0] = 0.0
-        np.subtract(x, old, out=d)
-        np.add.reduce(slots, axis=0, out=totals[1:])  # each tile's total
-        np.matmul(before_matrix[k], totals, out=before)
-        np.add(before[-1], totals[-1], out=totals[0])  # the carry into the next chunk
-        np.add(slots[0], before, out=slots[0])
-        for i in range(1, _TILE):
-            np.add(slots[i], slots[i - 1], out=slots[i])
-        np.vecdot(d, d, out=c_sq[lo:hi])
-        np.vecdot(d[:, :-1], d[:, 1:], out=c_cross[lo:hi])
-        np.take(d_flat, ends_at, out=ends[k].reshape(-1))
-    own = [sq, cross, right, *picks.transpose(1, 0, 2).reshape(4, n)]
+    picks = picks.transpose(1, 0, 2).reshape(-1, n)
+    own = [sq[:, :size].reshape(n), cross[:, :size].reshape(n), right[:, 1::2].reshape(n),
+           *picks[:4]]
     if not crowd:
         return own
-    return own + [c_sq, c_cross, *ends.transpose(1, 0, 2).reshape(2, n)]
+    return own + [sq[:, size:].reshape(n), cross[:, size:].reshape(n), *picks[4:]]
 
 
 def _before_matrix(head):

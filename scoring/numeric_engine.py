@@ -34,8 +34,8 @@ from .events import build_events
 from .numeric import cdf_rows
 from .peer import peer_by_pair
 
-_BLOCK_EVENTS = 1 << 13
-_PART_EVENTS = 1 << 17
+_BLOCK_EVENTS = 1 << 16
+_PART_EVENTS = 1 << 16
 _CHUNK_TILES = 32  # tiles of 16 rows per chunk of ``row_sums``
 
 
