@@ -216,6 +216,8 @@ def bench_database(kind: str, url: str, size: dict[str, int], args, env: dict[st
         try:
             static_p50 = None
             for case in cases(t):
+                if args.cases and case["case"] not in args.cases and case["case"] != "static":
+                    continue
                 job = {"port": port, "case": case, "clients": args.clients,
                        "seconds": args.seconds, "requests": args.requests,
                        "warmup": args.warmup}
@@ -256,6 +258,9 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR",
                         help="Keep (and reuse) the SQLite database here; reuse a PostgreSQL "
                              "database that already holds the data set.")
+    parser.add_argument("--cases", type=lambda text: set(filter(None, text.split(","))),
+                        help="Comma-separated case names to run (the static baseline always "
+                             "runs); default all.")
     args = parser.parse_args()
     n = int(os.environ.get("BENCH_WEB_FORECASTS", 1_000_000))
     hot = os.environ.get("BENCH_WEB_HOT_FORECASTS")

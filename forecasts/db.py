@@ -76,6 +76,20 @@ class Database:
         """A new session; `write=True` takes SQLite's write lock at BEGIN."""
         return (self._write if write else self._read)()
 
+    def begin_writing(self, session: Session) -> None:
+        """End a read session's transaction, keeping what it loaded, and make its next one
+        a write transaction (SQLite: BEGIN IMMEDIATE, the one write lock).
+
+        A write request can so find and check what it needs (who asks, which question,
+        whether the input is valid) before it queues for the lock, and then holds the lock
+        only for its writes. What it read may have changed meanwhile: what must not have
+        (a question's window, its resolution) the writes read again under their locks.
+        The read transaction must have changed nothing."""
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_writing: the read transaction has unsaved changes")
+        session.commit()
+        session.bind = self._write_engine
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write unit of work: commit on success, roll back on any error."""
@@ -126,11 +140,13 @@ def get_db() -> Database:
     return current_app.extensions["forecasts_db"]
 
 
-def get_session() -> Session:
-    """The request's session; POST, PUT, PATCH and DELETE requests get a write session."""
+def get_session(*, write: bool | None = None) -> Session:
+    """The request's session; POST, PUT, PATCH and DELETE requests get a write session
+    unless `write=False` (a view that reads first, then `Database.begin_writing`)."""
     from flask import g, request
 
     if "db_session" not in g:
-        write = request.method not in ("GET", "HEAD", "OPTIONS")
+        if write is None:
+            write = request.method not in ("GET", "HEAD", "OPTIONS")
         g.db_session = get_db().session(write=write)
     return g.db_session

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 SCRIPTS = Path(__file__).parent / "migrations"
 # The newest revision; tests/test_migrations.py checks it against the scripts. Kept as a
 # constant so that every command can check the schema without importing Alembic.
-HEAD = "0011"
+HEAD = "0012"
 
 
 def alembic_config(db: Database) -> Config:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from forecasts.api.errors import TokenRejected
 from forecasts.errors import AuthenticationRequired
-from forecasts.models import User
+from forecasts.models import ApiToken, User
 from forecasts.services import tokens
 
 HEADER = "Authorization"
@@ -26,12 +26,21 @@ def bearer_token() -> str:
 
 def authenticated_user(session: Session, *, write: bool) -> User:
     """The active user whose live token the request carries; a write records the token's use."""
-    token = bearer_token()
+    token = authenticated_token(session)
+    if write:
+        tokens.touch_token(token)
+    return token.user
+
+
+def authenticated_token(session: Session) -> ApiToken:
+    """The live token the request carries, of an active user (its use not recorded: a
+    view that reads before it writes calls `tokens.touch_token` once it writes)."""
+    plain = bearer_token()
     try:
-        user = tokens.authenticate_token(session, token, touch=write)
+        token = tokens.live_token(session, plain)
     except AuthenticationRequired as error:
         raise TokenRejected(error.message, where=error.where) from None
-    if not user.active:
+    if not token.user.active:
         # Only the token's holder sees this, and they know whose token it is.
         raise TokenRejected("the API token's account is deactivated", where=HEADER)
-    return user
+    return token

@@ -8,8 +8,8 @@ from forecasts.api import auth, paging, params
 from forecasts.api.blueprint import bp
 from forecasts.api.questions import find
 from forecasts.api.render import forecast_json
-from forecasts.db import get_session
-from forecasts.services import aggregation, forecasts
+from forecasts.db import get_db, get_session
+from forecasts.services import aggregation, forecasts, tokens
 
 # Answers carrying one user's data must not sit in a shared cache.
 PRIVATE = {"Cache-Control": "no-store"}
@@ -18,16 +18,22 @@ PRIVATE = {"Cache-Control": "no-store"}
 @bp.post("/questions/<slug>/forecasts", merge_slashes=False)
 def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     """Record a forecast now on an open question: 201 with the stored forecast."""
-    session = get_session()
-    user = auth.authenticated_user(session, write=True)
+    # Everything that can refuse the request without writing is done before the write
+    # transaction, which on SQLite holds the single write lock.
+    session = get_session(write=False)
+    token = auth.authenticated_token(session)
+    user = token.user
     params.query("submitForecast")
     question = find(session, slug)
     body = params.json_body("submitForecast")
+    checked = forecasts.check_forecast(
+        question, probability=body.get("probability"), probabilities=body.get("probabilities"),
+        cdf=body.get("cdf"), quantiles=body.get("quantiles"), rationale=body.get("rationale"))
+    get_db().begin_writing(session)
+    tokens.touch_token(token)
     try:
-        forecast = forecasts.submit_forecast(
-            session, question, user, probability=body.get("probability"),
-            probabilities=body.get("probabilities"), cdf=body.get("cdf"),
-            quantiles=body.get("quantiles"), rationale=body.get("rationale"),
+        forecast = forecasts.record_forecast(
+            session, question, user, checked,
             aggregator=aggregation.configured(current_app.config))
     except forecasts.JustSettled:
         session.commit()  # the settlement stands although the forecast is refused (409)

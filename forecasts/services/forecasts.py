@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -190,30 +191,24 @@ def _settled_words(question: Question, outcome: str) -> str:
     return f"resolved {outcome.upper() if question.kind == 'binary' else repr(outcome)}"
 
 
-def submit_forecast(session: Session, question: Question, user: User, *,
-                    probability: object = None, probabilities: object = None,
-                    cdf: object = None, quantiles: object = None,
-                    rationale: object = None, at: datetime | None = None,
-                    as_comment: bool = True,
-                    aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
-    """Record a forecast now (or at `at`) on an open, unresolved, published question:
-    `probability` (binary), `probabilities` (multiple choice) or `cdf` (numeric and date:
-    201 values F_0..F_200 valid for the question's open sides, stored with cdf.encode;
-    or `quantiles` {probability: value}, turned into one, see check_continuous).
+@dataclass(frozen=True)
+class Checked:
+    """A forecast's validated content, ready to record on its question."""
 
-    A question whose rule can already decide takes no forecast (it would never be
-    scored): it is settled instead and JustSettled is raised.
+    probability: float | None
+    probabilities: list[float] | None
+    cdf: bytes | None
+    rationale: str | None
 
-    The forecast and any resolution of the question serialise on the question's row
-    lock (SQLite: the write transaction's BEGIN IMMEDIATE), and `at` is read only once
-    the lock is held: a resolution committed first is seen below and refuses the
-    forecast; one that waits for this transaction reads its known_at after our commit,
-    so later than `at`. No forecast is stored at or after an effective close.
 
-    Forecasting follows the question (unless the user unfollowed it), and a rationale
-    joins the discussion as a comment (`as_comment=False`: a reaffirmed forecast, whose
-    rationale is already there). The crowd's figures are made by `aggregator`.
-    """
+def check_forecast(question: Question, *, probability: object = None,
+                   probabilities: object = None, cdf: object = None, quantiles: object = None,
+                   rationale: object = None) -> Checked:
+    """A forecast's content checked against its question, reading nothing from the
+    database: `probability` (binary), `probabilities` (multiple choice) or `cdf` (numeric
+    and date: 201 values F_0..F_200 valid for the question's open sides, stored with
+    cdf.encode; or `quantiles` {probability: value}, turned into one, see
+    check_continuous), and a rationale. Only a published question takes forecasts."""
     stored_cdf = None
     if question.continuous:
         p, ps = None, None
@@ -228,26 +223,62 @@ def submit_forecast(session: Session, question: Question, user: User, *,
     if question.review_state != PUBLISHED:
         raise Conflict(f"question {question.slug!r} is a {question.review_state} proposal, "
                        "not a published question; it takes no forecasts", where="question")
+    return Checked(p, ps, stored_cdf, note)
+
+
+def submit_forecast(session: Session, question: Question, user: User, *,
+                    probability: object = None, probabilities: object = None,
+                    cdf: object = None, quantiles: object = None,
+                    rationale: object = None, at: datetime | None = None,
+                    as_comment: bool = True,
+                    aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
+    """Check a forecast (`check_forecast`) and record it (`record_forecast`)."""
+    checked = check_forecast(question, probability=probability, probabilities=probabilities,
+                             cdf=cdf, quantiles=quantiles, rationale=rationale)
+    return record_forecast(session, question, user, checked, at=at, as_comment=as_comment,
+                           aggregator=aggregator)
+
+
+def record_forecast(session: Session, question: Question, user: User, checked: Checked, *,
+                    at: datetime | None = None, as_comment: bool = True,
+                    aggregator: scoring.Aggregator = scoring.MEDIAN) -> Forecast:
+    """Record a checked forecast now (or at `at`) on an open, unresolved question.
+
+    A question whose rule can already decide takes no forecast (it would never be
+    scored): it is settled instead and JustSettled is raised.
+
+    The forecast and any resolution of the question serialise on the question's row
+    lock (SQLite: the write transaction's BEGIN IMMEDIATE), and `at` and the question's
+    window are read only once the lock is held: a resolution committed first is seen
+    below and refuses the forecast; one that waits for this transaction reads its
+    known_at after our commit, so later than `at`. No forecast is stored at or after an
+    effective close, even when `question` was loaded before an edit of its window.
+
+    Forecasting follows the question (unless the user unfollowed it), and a rationale
+    joins the discussion as a comment (`as_comment=False`: a reaffirmed forecast, whose
+    rationale is already there). The crowd's figures are made by `aggregator`.
+    """
     # The rule is checked before our own lock: settling locks the related rows in id
     # order, and holding this row first could deadlock against a concurrent resolve-due.
-    checked = timeutil.now()
-    if (at or checked) >= question.open_at:
-        due = settle_if_due(session, question, now=min(at or checked, checked), actor="rule",
-                            recorded_at=checked, aggregator=aggregator)
+    checked_at = timeutil.now()
+    if (at or checked_at) >= question.open_at:
+        due = settle_if_due(session, question, now=min(at or checked_at, checked_at),
+                            actor="rule", recorded_at=checked_at, aggregator=aggregator)
         if due is not None:
             raise JustSettled(f"question {question.slug!r} was just "
                               f"{_settled_words(question, due.decision.outcome)} by its rule "
                               f"({due.decision.reason}); it takes no more forecasts",
                               where="question")
-    lock_question(session, question)
+    open_at, close_at = lock_question(session, question)
     at = at or timeutil.now()
     resolution = current_resolution(session, question)
     if resolution is not None:
         state = "annulled" if resolution.annulled else "resolved"
         raise Conflict(f"question {question.slug!r} is {state}; it takes no more forecasts",
                        where="question")
-    check_window(question.open_at, question.close_at, at)
-    forecast = Forecast(**row(question, user, at, p, ps, note, stored_cdf))
+    check_window(open_at, close_at, at)
+    forecast = Forecast(**row(question, user, at, checked.probability, checked.probabilities,
+                              checked.rationale, checked.cdf))
     session.add(forecast)
     session.flush()
     question_stats.on_forecast(session, question, forecast, aggregator=aggregator)

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import and_, delete, exists, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 import scoring
 from forecasts import timeutil
@@ -182,7 +182,8 @@ def _locked(session: Session, question_id: int) -> QuestionStats | None:
     # FOR UPDATE serialises concurrent forecasts on PostgreSQL; under READ COMMITTED
     # the statements after it see what the transaction it waited for committed.
     return session.scalars(select(QuestionStats).where(QuestionStats.question_id == question_id)
-                           .with_for_update().execution_options(populate_existing=True)).first()
+                           .options(undefer(QuestionStats.latest)).with_for_update()
+                           .execution_options(populate_existing=True)).first()
 
 
 def _insert_new(session: Session, stats: Stats) -> bool:
@@ -219,14 +220,36 @@ JOIN forecasts f ON f.id = (
 @dataclass(frozen=True)
 class Latest:
     """Each forecaster's latest forecast on one question, by ascending user id: its id,
-    time (microseconds) and probabilities (one row of `probs` each); `made_by` names the
-    forecast (id, user, time, probabilities) whose recording produced this state."""
+    time (microseconds) and probabilities (one row of `probs` each)."""
 
     users: np.ndarray
     ids: np.ndarray
     at: np.ndarray
     probs: np.ndarray
-    made_by: tuple | None = None
+
+
+def encode_latest(latest: Latest) -> bytes:
+    """`latest` as `question_stats.latest` stores it, little-endian: the number of options
+    k, then the user ids, forecast ids and times (n int64 each), then the probabilities
+    (n x k float64)."""
+    k = latest.probs.shape[1]
+    return b"".join([np.array([k], "<i8").tobytes(),
+                     *(np.asarray(a, "<i8").tobytes() for a in (latest.users, latest.ids,
+                                                                  latest.at)),
+                     np.ascontiguousarray(latest.probs, "<f8").tobytes()])
+
+
+def decode_latest(blob: bytes | None, k: int) -> Latest | None:
+    """The state `encode_latest` stored for a question of `k` options; None when none is
+    kept or it was kept for another number of options."""
+    if blob is None or len(blob) < 8 or int(np.frombuffer(blob, "<i8", count=1)[0]) != k:
+        return None
+    n, extra = divmod(len(blob) - 8, 8 * (3 + k))
+    if extra:
+        return None
+    ints = np.frombuffer(blob, "<i8", count=3 * n, offset=8).astype(np.int64)
+    probs = np.frombuffer(blob, "<f8", offset=8 + 24 * n).astype(np.float64).reshape(n, k)
+    return Latest(ints[:n], ints[n:2 * n], ints[2 * n:], probs)
 
 
 def _probs(probability: float | None, probabilities_json: str | None) -> list[float]:
@@ -261,46 +284,6 @@ def _with(latest: Latest, forecast: Forecast) -> Latest:
                   np.insert(latest.probs, i, probs, axis=0))
 
 
-def _latest_key(question_id: int, version: int) -> str:
-    return f"latest-forecasts:{question_id}:{version}"
-
-
-def _made_by(forecast: Forecast) -> tuple:
-    return (forecast.id, forecast.question_id, forecast.user_id,
-            timeutil.to_micros(forecast.at), forecast.probability, forecast.probabilities_json)
-
-
-def _cached_latest(session: Session, question: Question, version: int) -> Latest | None:
-    """The state of stored version `version`, if this cache holds it and the forecast
-    that produced it is really stored (a rolled-back transaction may have cached a
-    version that was then committed differently)."""
-    from forecasts.cache import get_cache
-
-    try:
-        found = get_cache().get(_latest_key(question.id, version))
-    except Exception:  # noqa: BLE001 - a cache server that fails costs the computation
-        return None
-    if not isinstance(found, Latest) or found.made_by is None:
-        return None
-    row = session.execute(select(Forecast.id, Forecast.question_id, Forecast.user_id,
-                                 Forecast.at, Forecast.probability, Forecast.probabilities_json)
-                          .where(Forecast.id == found.made_by[0])).first()
-    if row is None or (*row[:3], timeutil.to_micros(row[3]), *row[4:]) != found.made_by:
-        return None
-    return found
-
-
-def _keep_latest(question: Question, version: int, latest: Latest, forecast: Forecast) -> None:
-    from forecasts.cache import get_cache
-
-    try:
-        get_cache().set(_latest_key(question.id, version),
-                        Latest(latest.users, latest.ids, latest.at, latest.probs,
-                               _made_by(forecast)))
-    except Exception:  # noqa: BLE001
-        pass
-
-
 def _crowd_of(latest: Latest, k: int, aggregator: scoring.Aggregator
               ) -> tuple[list[float] | None, int]:
     """The crowd of each user's latest forecast, and how many forecasters.
@@ -328,9 +311,9 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
     unresolved question (submit_forecast refuses the others), in its transaction; the
     crowd made by `aggregator`.
 
-    Each forecaster's latest forecast is read from the cache when it holds the row's
-    current version (then `forecast` is applied to it), else from the forecasts table;
-    the state after `forecast` is cached under the next version."""
+    Each forecaster's latest forecast is kept in the row (`latest`): `forecast` is
+    applied to it, or, where it is not kept, it is read from the forecasts table (which
+    then holds `forecast`); the state after `forecast` is stored with the figures."""
     row = _locked(session, question.id)
     if row is None:
         if _insert_new(session, compute(session, [question.id],
@@ -353,16 +336,15 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
                         execution_options={"synchronize_session": False})
         session.expire(row)
         return
-    version = row.version
-    cached = _cached_latest(session, question, version)
-    latest = _with(cached, forecast) if cached is not None else _latest_from_db(session, question)
-    crowd, forecasters = _crowd_of(latest, len(question.options), aggregator)
-    _keep_latest(question, version + 1, latest, forecast)
+    k = len(question.options)
+    kept = decode_latest(row.latest, k)
+    latest = _with(kept, forecast) if kept is not None else _latest_from_db(session, question)
+    crowd, forecasters = _crowd_of(latest, k, aggregator)
     last = row.last_forecast_at
     session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id).values(
         forecasters=forecasters, forecasts=QuestionStats.forecasts + 1,
         last_forecast_at=forecast.at if last is None or forecast.at > last else last,
-        crowd_json=None if crowd is None else json.dumps(crowd),
+        crowd_json=None if crowd is None else json.dumps(crowd), latest=encode_latest(latest),
         version=QuestionStats.version + 1), execution_options={"synchronize_session": False})
     session.expire(row)
 

@@ -314,11 +314,15 @@ def definition(question: Question | QuestionSpec) -> dict[str, Any]:
     return doc
 
 
-def lock_question(session: Session, question: Question, *, write: bool = True) -> None:
+def lock_question(session: Session, question: Question, *, write: bool = True
+                  ) -> tuple[datetime, datetime]:
     """Serialise resolution against forecasting on PostgreSQL (SQLite's BEGIN IMMEDIATE
-    already serialises writers); `write=False` takes a shared lock."""
-    session.execute(select(Question.id).where(Question.id == question.id)
-                    .with_for_update(read=not write))
+    already serialises writers); `write=False` takes a shared lock. Returns the question's
+    window (open_at, close_at) as stored now, under the lock."""
+    open_at, close_at = session.execute(
+        select(Question.open_at, Question.close_at).where(Question.id == question.id)
+        .with_for_update(read=not write)).one()
+    return open_at, close_at
 
 
 def current_resolution(session: Session, question: Question) -> Resolution | None:

@@ -58,18 +58,29 @@ TOUCH_EVERY = timedelta(minutes=1)
 def authenticate_token(session: Session, plain: str, *, touch: bool = False) -> User:
     """The user a live bearer token belongs to; AuthenticationRequired otherwise.
 
-    `touch` records the use; only write requests pass it, so reads stay read-only. The
-    time of use is kept to the minute (`TOUCH_EVERY`): a token writing many times a
-    minute does not also rewrite its own row every time.
-    """
+    `touch` records the use (`touch`); only write requests pass it, so reads stay
+    read-only."""
+    token = live_token(session, plain)
+    if touch:
+        touch_token(token)
+    return token.user
+
+
+def touch_token(token: ApiToken) -> None:
+    """Record the token's use, kept to the minute (`TOUCH_EVERY`): a token writing many
+    times a minute does not also rewrite its own row every time."""
+    now = timeutil.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+
+
+def live_token(session: Session, plain: str) -> ApiToken:
+    """The live (known, unrevoked) token `plain`, with its user; AuthenticationRequired
+    otherwise."""
     if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
         raise AuthenticationRequired("a valid API token is required", where="Authorization")
     token = session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
                             .where(ApiToken.token_hash == _digest(plain))).first()
     if token is None or token.revoked_at is not None:
         raise AuthenticationRequired("the API token is unknown or revoked", where="Authorization")
-    if touch:
-        now = timeutil.now()
-        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-            token.last_used_at = now
-    return token.user
+    return token

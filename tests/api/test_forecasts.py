@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from forecasts.api import paging
 from forecasts.models import ApiToken, Forecast
@@ -366,3 +367,43 @@ def test_unpublished_questions_take_no_forecasts(api, world, database, session, 
     response = api.post(OPEN, token=world.tokens["alice"], json={"probability": 0.3})
     assert response.status_code in (404, 409)
     assert count(database) == before
+
+
+@pytest.mark.parametrize("body", [{"probability": 2.0}, {"probabilities": [0.5, 0.5]}])
+def test_a_refused_forecast_does_not_queue_for_the_write_lock(api, world, database, body):
+    """Who asks, which question and whether the input is valid are checked before the
+    write transaction: while another connection holds SQLite's write lock, a bad forecast
+    is refused at once instead of waiting for it."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's single write lock")
+    before = count(database)
+    with database.session(write=True) as other:
+        other.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock
+        try:
+            response = api.post(OPEN, token=world.tokens["alice"], json=body)
+        finally:
+            other.rollback()
+    assert response.status_code == 422
+    assert count(database) == before
+
+
+def test_a_window_edited_after_the_question_was_read_is_the_one_checked(session, world):
+    """record_forecast reads the question's window again under its lock: a question
+    loaded before its close was moved into the past takes no forecast."""
+    from sqlalchemy import update
+
+    from forecasts import timeutil
+    from forecasts.errors import Conflict
+    from forecasts.models import Question, User
+    from forecasts.services import forecasts
+
+    question = session.scalars(select(Question).where(Question.slug == "strike-open")).one()
+    alice = session.scalars(select(User).where(User.username == "alice")).one()
+    checked = forecasts.check_forecast(question, probability=0.4)
+    session.execute(update(Question).where(Question.id == question.id)
+                    .values(close_at=timeutil.now() - timedelta(hours=1)),
+                    execution_options={"synchronize_session": False})
+    assert question.close_at > timeutil.now()  # the loaded object still has the old window
+    with pytest.raises(Conflict, match="not before the question closes"):
+        forecasts.record_forecast(session, question, alice, checked)
+    session.rollback()
