@@ -43,7 +43,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # cache (a new process reads the packed leaderboard scores twice as fast);
         # write transactions, which copy every page they change anyway, are faster
         # without the map.
-        conn.exec_driver_sql(f"PRAGMA mmap_size = {0 if immediate else SQLITE_MMAP_BYTES}")
+        mmap = 0 if immediate else SQLITE_MMAP_BYTES
+        info = conn.connection.info  # the pooled connection's: it outlives this transaction
+        if info.get("mmap_size") != mmap:
+            conn.exec_driver_sql(f"PRAGMA mmap_size = {mmap}")
+            info["mmap_size"] = mmap
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -84,9 +88,12 @@ class Database:
         whether the input is valid) before it queues for the lock, and then holds the lock
         only for its writes. What it read may have changed meanwhile: what must not have
         (a question's window, its resolution) the writes read again under their locks.
-        The read transaction must have changed nothing."""
+        The read transaction must have changed nothing. PostgreSQL has no such lock (its
+        writers lock rows): there the transaction simply goes on, saving its round trips."""
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_writing: the read transaction has unsaved changes")
+        if not self.is_sqlite:
+            return
         session.commit()
         session.bind = self._write_engine
 

@@ -24,7 +24,7 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     token = auth.authenticated_token(session)
     user = token.user
     params.query("submitForecast")
-    question = find(session, slug)
+    question = find(session, slug, tags=False)
     body = params.json_body("submitForecast")
     checked = forecasts.check_forecast(
         question, probability=body.get("probability"), probabilities=body.get("probabilities"),

@@ -25,11 +25,11 @@ def viewer(session: Session) -> User | None:
     return authenticated_user(session, write=False)
 
 
-def find(session: Session, slug: str) -> Question:
+def find(session: Session, slug: str, *, tags: bool = True) -> Question:
     """The question with this slug; 404 for an unknown or malformed slug."""
     if not questions.SLUG.match(slug):
         raise NotFound(f"no question with slug {slug[:100]!r}", where="question")
-    return questions.get_question(session, slug)
+    return questions.get_question(session, slug, tags=tags)
 
 
 @bp.get("/questions", merge_slashes=False)

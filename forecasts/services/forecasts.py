@@ -281,8 +281,9 @@ def record_forecast(session: Session, question: Question, user: User, checked: C
                               checked.rationale, checked.cdf))
     session.add(forecast)
     session.flush()
-    question_stats.on_forecast(session, question, forecast, aggregator=aggregator)
-    follows.auto_follow(session, user, question)
+    if question_stats.on_forecast(session, question, forecast, aggregator=aggregator):
+        # Someone who forecast the question before has their follow (or unfollow) row.
+        follows.auto_follow(session, user, question)
     if as_comment:
         comments.from_forecast(session, forecast)
     return forecast

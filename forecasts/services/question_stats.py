@@ -306,19 +306,22 @@ def _crowd_of(latest: Latest, k: int, aggregator: scoring.Aggregator
 
 
 def on_forecast(session: Session, question: Question, forecast: Forecast, *,
-                aggregator: scoring.Aggregator = scoring.MEDIAN) -> None:
+                aggregator: scoring.Aggregator = scoring.MEDIAN) -> bool:
     """Bring the question's row up to date with `forecast`, just added and flushed to an
     unresolved question (submit_forecast refuses the others), in its transaction; the
     crowd made by `aggregator`.
 
     Each forecaster's latest forecast is kept in the row (`latest`): `forecast` is
     applied to it, or, where it is not kept, it is read from the forecasts table (which
-    then holds `forecast`); the state after `forecast` is stored with the figures."""
+    then holds `forecast`); the state after `forecast` is stored with the figures.
+
+    Returns False when `forecast`'s user had forecast the question before, True when
+    they had not or that is not known."""
     row = _locked(session, question.id)
     if row is None:
         if _insert_new(session, compute(session, [question.id],
                                         aggregator=aggregator)[question.id]):
-            return
+            return True
         row = _locked(session, question.id)
         assert row is not None
     if question.kind in CONTINUOUS_KINDS:
@@ -335,9 +338,10 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
                                 else last, crowd_json=None, version=QuestionStats.version + 1),
                         execution_options={"synchronize_session": False})
         session.expire(row)
-        return
+        return not again
     k = len(question.options)
     kept = decode_latest(row.latest, k)
+    first = kept is None or not np.isin(forecast.user_id, kept.users)
     latest = _with(kept, forecast) if kept is not None else _latest_from_db(session, question)
     crowd, forecasters = _crowd_of(latest, k, aggregator)
     last = row.last_forecast_at
@@ -347,6 +351,7 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
         crowd_json=None if crowd is None else json.dumps(crowd), latest=encode_latest(latest),
         version=QuestionStats.version + 1), execution_options={"synchronize_session": False})
     session.expire(row)
+    return bool(first)
 
 
 def stats_for(session: Session, question_ids: Iterable[int], *,

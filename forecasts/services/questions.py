@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from forecasts import timeutil
 from forecasts.errors import Conflict, InvalidInput, NotFound
@@ -272,9 +272,13 @@ def create_question(session: Session, data: object) -> Question:
     return add_question(session, spec)
 
 
-def find_question(session: Session, slug: str) -> Question | None:
-    """The question with this slug, whatever its review state."""
-    return session.scalars(select(Question).where(Question.slug == slug)).first()
+def find_question(session: Session, slug: str, *, tags: bool = True) -> Question | None:
+    """The question with this slug, whatever its review state; `tags=False` leaves its
+    tags to be loaded when first used (one statement fewer where they are not)."""
+    stmt = select(Question).where(Question.slug == slug)
+    if not tags:
+        stmt = stmt.options(lazyload(Question.tag_rows))
+    return session.scalars(stmt).first()
 
 
 def can_see(question: Question, viewer: User | None) -> bool:
@@ -285,11 +289,12 @@ def can_see(question: Question, viewer: User | None) -> bool:
     return viewer is not None and (viewer.is_admin or viewer.id == question.proposed_by_id)
 
 
-def get_question(session: Session, slug: str, *, viewer: User | None = None) -> Question:
+def get_question(session: Session, slug: str, *, viewer: User | None = None,
+                 tags: bool = True) -> Question:
     """The question with this slug as `viewer` may see it: an unpublished one is "not
     found" to everyone but its proposer and the admins (and to anyone when no viewer is
     given), so drafts never reach pages, the API or commands that act on questions."""
-    question = find_question(session, slug)
+    question = find_question(session, slug, tags=tags)
     if question is None or not can_see(question, viewer):
         raise NotFound(f"no question with slug {slug!r}", where="question")
     return question
@@ -318,7 +323,9 @@ def lock_question(session: Session, question: Question, *, write: bool = True
                   ) -> tuple[datetime, datetime]:
     """Serialise resolution against forecasting on PostgreSQL (SQLite's BEGIN IMMEDIATE
     already serialises writers); `write=False` takes a shared lock. Returns the question's
-    window (open_at, close_at) as stored now, under the lock."""
+    window (open_at, close_at) as stored now, under the lock. (Not its resolution: on
+    PostgreSQL a statement that waited for the lock reads the locked row afresh but any
+    joined row as of its start; the next statement sees what was committed meanwhile.)"""
     open_at, close_at = session.execute(
         select(Question.open_at, Question.close_at).where(Question.id == question.id)
         .with_for_update(read=not write)).one()
