@@ -25,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 GRID = 200  # cells; the CDF has GRID + 1 points
-_TILE = 16  # rows per tile of ``row_sums``
-_CHUNK = 512  # positions per chunk of ``row_sums``: a float64 buffer of 0.8 MB
+_TILE = 8  # rows per tile of ``row_sums``
+_GROUP = 32  # at most this many tiles per carry product (OpenBLAS stays single-threaded)
+_CHUNK = 512  # positions per chunk of ``row_parts``'s ``row_sums``
 
 
 def grid_position(y, lo, hi):
@@ -130,11 +131,14 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
     over the whole buffer gives the own sums and the running sum's. The
     replaced rows become the differences row - replaced in place, then the
     running sum: first the first row of every tile gets the total before the
-    tile in its segment, one product of a 0/1 matrix (tiles earlier in the
-    same segment, and the previous chunk's total for the tiles before the
-    chunk's first head) with the tile totals (one sum over the row slots);
-    then each row slot of the chunk's tiles adds the previous slot (one add of
-    two contiguous runs). The loops run over chunks and slots, never rows.
+    tile in its segment, per group of up to ``_GROUP`` tiles one product of a
+    0/1 matrix (tiles earlier in the same segment, and the previous group's
+    carry for the tiles before the group's first head) with the tile totals
+    (one sum over the row slots); then each row slot of the chunk's tiles adds
+    the previous slot (one add of two contiguous runs). The loops run over
+    chunks, groups and slots, never rows: with 8-row tiles and chunks of 1,024
+    positions, about 25 numpy calls per 1,024 positions, so that two threads
+    rarely wait for each other's GIL hand-over.
     """
     n = index.size
     width = GRID + 1
@@ -169,11 +173,14 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
         zero_at = zero_at - (zero_at // size) * size + size  # its row in the buffer
         at[:, 4] = size * width + local
         at[:, 5] = size * width + local + GRID
-        before_matrix = _before_matrix(head.reshape(n_chunks, chunk_tiles))
+        group = max(g for g in range(1, min(_GROUP, chunk_tiles) + 1) if chunk_tiles % g == 0)
+        n_groups = chunk_tiles // group
+        before_matrix = _before_matrix(head.reshape(n_chunks * n_groups, group))
         d = buf[size:]
-        slots = d.reshape(_TILE, chunk_tiles, width)
-        totals = np.zeros((chunk_tiles + 1, width))  # the carry, then each tile's total
-        before = np.empty((chunk_tiles, width))
+        slots = d.reshape(_TILE, n_groups, group, width)
+        # Per group of tiles: the carry into it, then each tile's total.
+        totals = np.zeros((n_groups, group + 1, width))
+        before = np.empty((n_groups, group, width))
     picks = np.empty(at.shape)
     at = at.reshape(n_chunks, -1)
     for k in range(n_chunks):
@@ -184,9 +191,11 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
             np.copyto(buf, got)
         if crowd:
             np.subtract(x, d, out=d)
-            np.add.reduce(slots, axis=0, out=totals[1:])  # each tile's total
-            np.matmul(before_matrix[k], totals, out=before)
-            np.add(before[-1], totals[-1], out=totals[0])  # the carry into the next chunk
+            np.add.reduce(slots, axis=0, out=totals[:, 1:])  # each tile's total
+            for g in range(n_groups):
+                np.matmul(before_matrix[k * n_groups + g], totals[g], out=before[g])
+                # the carry into the next group (the next chunk's first after the last)
+                np.add(before[g, -1], totals[g, -1], out=totals[(g + 1) % n_groups, 0])
             np.add(slots[0], before, out=slots[0])
             for i in range(1, _TILE):
                 np.add(slots[i], slots[i - 1], out=slots[i])
@@ -203,11 +212,11 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
 
 
 def _before_matrix(head):
-    """Per chunk (rows of ``head``: its tiles' head flags), the 0/1 matrix
-    giving each tile the sum of the carry (column 0: for the tiles before the
-    chunk's first head) and of the earlier tiles of its segment (columns 1+).
-    Chunks of 32 tiles keep its product with the totals (32 x 33 times 33 x
-    201) under OpenBLAS's single-thread size."""
+    """Per group of tiles (rows of ``head``: its tiles' head flags), the 0/1
+    matrix giving each tile the sum of the carry (column 0: for the tiles
+    before the group's first head) and of the earlier tiles of its segment
+    (columns 1+). Groups of at most 32 tiles keep its product with the totals
+    (32 x 33 times 33 x 201) under OpenBLAS's single-thread size."""
     n_chunks, tiles = head.shape
     group = np.cumsum(head, axis=1)  # 0: the segment the previous chunk carries in
     m = np.zeros((n_chunks, tiles, tiles + 1))
