@@ -43,11 +43,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # cache (a new process reads the packed leaderboard scores twice as fast);
         # write transactions, which copy every page they change anyway, are faster
         # without the map.
-        mmap = 0 if immediate else SQLITE_MMAP_BYTES
-        info = conn.connection.info  # the pooled connection's: it outlives this transaction
-        if info.get("mmap_size") != mmap:
-            conn.exec_driver_sql(f"PRAGMA mmap_size = {mmap}")
-            info["mmap_size"] = mmap
+        conn.exec_driver_sql(f"PRAGMA mmap_size = {0 if immediate else SQLITE_MMAP_BYTES}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
