@@ -87,7 +87,7 @@ def row_parts(rows, y, lo, hi):
     index[:n] = r
     cells = np.zeros(index.size, dtype=np.int64)
     cells[:n] = j
-    sums = [s[:n] for s in row_sums(rows, index, cells)]
+    sums = row_sums(rows, index, cells, wanted=r)
     return cell_parts(sums, y, lo, hi, j, t, u, dist)
 
 
@@ -113,12 +113,14 @@ def chunk_layout(segment, seg_start, chunk_tiles):
     return chunk * size + slot * chunk_tiles + tile, n_chunks * size, head
 
 
-def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TILE):
+def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TILE,
+             wanted=None):
     """Row sums of the rows ``cdf[index]`` (index -1: padding), float64, one
     chunk of ``_TILE * chunk_tiles`` positions at a time (``index.size`` is a
     whole number of chunks) so that every pass reads a cache-sized buffer.
 
-    Returns float64 arrays per position: sq = sum F_k^2, cross = sum F_k
+    Returns float64 arrays per position (``wanted`` positions, default all):
+    sq = sum F_k^2, cross = sum F_k
     F_{k+1}, right = sum_{k > j} F_k, F_j, F_{j+1}, F_0 and F_200 of each row
     (j = ``cells``); with ``prev`` (the row each position's row replaces, -1
     none) and ``head`` (per tile, laid out by ``chunk_layout``) also sq, cross,
@@ -202,13 +204,17 @@ def row_sums(cdf, index, cells, prev=None, head=None, chunk_tiles=_CHUNK // _TIL
         np.vecdot(buf, buf, out=sq[k])
         np.vecdot(buf[:, :-1], buf[:, 1:], out=cross[k])
         np.add.reduceat(x_flat, bounds[k], out=right[k])
-        np.take(flat, at[k], out=picks[k].reshape(-1))
-    picks = picks.transpose(1, 0, 2).reshape(-1, n)
-    own = [sq[:, :size].reshape(n), cross[:, :size].reshape(n), right[:, 1::2].reshape(n),
-           *picks[:4]]
+        np.take(flat, at[k], out=picks[k].reshape(-1), mode="clip")  # in range
+    chunk, p = np.divmod(np.arange(n) if wanted is None else wanted, size)
+    row_at = chunk * rows + p  # in sq and cross (the running sum's: + size)
+    pick_at = chunk * picks[0].size + p  # field f: + f * size
+    sq, cross, picks = sq.reshape(-1), cross.reshape(-1), picks.reshape(-1)
+    own = [sq[row_at], cross[row_at], right.reshape(-1)[chunk * 2 * size + 2 * p + 1],
+           *(picks[pick_at + f * size] for f in range(4))]
     if not crowd:
         return own
-    return own + [sq[:, size:].reshape(n), cross[:, size:].reshape(n), *picks[4:]]
+    row_at += size
+    return own + [sq[row_at], cross[row_at], picks[pick_at + 4 * size], picks[pick_at + 5 * size]]
 
 
 def _before_matrix(head):

@@ -204,7 +204,7 @@ def _row_scores(ev, cdf, y, lo, hi):
     prev[position[has_prev]] = ev.forecast[ev.prev[has_prev]]
     cells = np.zeros(size, dtype=np.int64)
     cells[position] = j
-    sums = [s[position] for s in row_sums(cdf, index, cells, prev, head, _CHUNK_TILES)]
+    sums = row_sums(cdf, index, cells, prev, head, _CHUNK_TILES, wanted=position)
     return cell_parts(sums, y, lo, hi, j, t, u, dist), quad_from_sums(*sums[7:])
 
 
