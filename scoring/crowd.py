@@ -7,7 +7,10 @@ median's size classes) and, among multiple-choice questions, the events that
 have option slot j form a prefix: the per-option loop slices, never masks.
 ``crowd_series`` and ``current_crowd`` are the public views used by the
 question page (chart) and the question list; both aggregate through
-``aggregate.crowd_matrix`` (the seam), with the median unless told otherwise.
+``aggregate.crowd_matrix`` (the seam), with the median unless told otherwise,
+except that the current median of binary questions alone (what every forecast
+recomputes for its question) is read off one sort of the latest forecasts: the
+same order statistics, so the same values (tests compare the two exactly).
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ def current_crowd(n_options, forecasts: Forecasts, *,
         raise ValueError("forecasts: expected a scoring.Forecasts")
     offsets = flat_offsets(n_options, forecasts)
     q = n_options.size
+    if method.name == "median" and len(forecasts) and (n_options == 2).all():
+        return _binary_medians_now(q, forecasts)
     out = np.full((q, int(n_options.max()) if q else 0), np.nan)
     count = np.zeros(q, dtype=np.int64)
     if len(forecasts):
@@ -105,3 +110,30 @@ def current_crowd(n_options, forecasts: Forecasts, *,
         out[seg_q, :crowd.shape[1]] = crowd
         count[seg_q] = n
     return CurrentCrowd(probs=out, n_forecasters=count)
+
+
+def _binary_medians_now(q: int, forecasts: Forecasts) -> CurrentCrowd:
+    """``current_crowd`` with the median when every question is binary: only the latest
+    forecasts stand, so the two middle order statistics of each question are read off
+    one sort of them instead of the event machinery (the same values, so the same
+    median: 0.5 (lower + upper), column 0 = 1 - median)."""
+    n = len(forecasts)
+    order = np.lexsort((np.arange(n), forecasts.at, forecasts.user, forecasts.question))
+    question, user = forecasts.question[order], forecasts.user[order]
+    last = np.ones(n, dtype=bool)  # the last of each (question, user) run: its latest
+    last[:-1] = (question[1:] != question[:-1]) | (user[1:] != user[:-1])
+    latest = order[last]
+    question = forecasts.question[latest]
+    p_yes = forecasts.probs[2 * latest + 1]
+    by_value = np.lexsort((p_yes, question))
+    p_yes = p_yes[by_value]
+    count = np.bincount(question, minlength=q)
+    start = np.cumsum(count) - count
+    has = count > 0
+    lower = p_yes[start[has] + (count[has] - 1) // 2]
+    upper = p_yes[start[has] + count[has] // 2]
+    median = 0.5 * (lower + upper)
+    out = np.full((q, 2), np.nan)
+    out[has, 0] = 1.0 - median
+    out[has, 1] = median
+    return CurrentCrowd(probs=out, n_forecasters=count.astype(np.int64))

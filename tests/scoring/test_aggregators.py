@@ -297,3 +297,43 @@ def _latest(forecasts, rows, offsets):
     for i in sorted(rows.tolist(), key=lambda i: (int(forecasts.at[i]), i)):
         latest[int(forecasts.user[i])] = forecasts.probs[offsets[i]:offsets[i + 1]].tolist()
     return list(latest.values())
+
+
+@EXAMPLES
+@given(bundles(max_questions=3).filter(lambda b: bool((b[0].n_options == 2).all())))
+def test_all_binary_current_crowd_is_the_seams_last_crowd(bundle):
+    """With only binary questions current_crowd reads the median off the latest forecasts
+    directly; it must equal the seam's crowd after the last event, exactly."""
+    questions, forecasts = bundle
+    seam = seam_after_every_event(questions, forecasts, aggregate.MEDIAN)
+    current = scoring.current_crowd(questions.n_options, forecasts)
+    for q in range(len(questions.n_options)):
+        if q in seam:
+            assert current.n_forecasters[q] == seam[q][-1][0]
+            assert current.probs[q].tolist() == seam[q][-1][1]
+        else:
+            assert current.n_forecasters[q] == 0 and np.isnan(current.probs[q]).all()
+
+
+def test_all_binary_current_crowd_matches_np_median_of_the_latest():
+    rng = np.random.default_rng(3)
+    n, n_q = 5000, 7
+    question = rng.integers(0, n_q - 1, n)  # the last question has no forecast
+    user = rng.integers(0, 400, n)
+    at = rng.integers(0, 50, n)  # many ties: the later record wins
+    p = rng.choice(np.linspace(0.05, 0.95, 19), n)
+    forecasts = scoring.Forecasts(question=question, user=user, at=at,
+                                  probs=np.stack([1 - p, p], axis=1).ravel())
+    current = scoring.current_crowd(np.full(n_q, 2), forecasts)
+    for q in range(n_q):
+        latest = {}
+        for i in np.flatnonzero(question == q):
+            u = int(user[i])
+            if u not in latest or at[i] >= at[latest[u]]:
+                latest[u] = i
+        if not latest:
+            assert current.n_forecasters[q] == 0 and np.isnan(current.probs[q]).all()
+            continue
+        median = float(np.median(p[list(latest.values())]))
+        assert current.n_forecasters[q] == len(latest)
+        assert current.probs[q].tolist() == [1.0 - median, median]
