@@ -68,3 +68,15 @@ def test_sqlite_maps_the_file_for_read_transactions_only(database):
     for write, expected in ((False, SQLITE_MMAP_BYTES), (True, 0), (False, SQLITE_MMAP_BYTES)):
         with database.session(write=write) as session:  # one pooled connection throughout
             assert session.execute(text("PRAGMA mmap_size")).scalar() == expected
+
+
+def test_the_latest_state_is_stored_uncompressed_on_postgresql(database):
+    """question_stats.latest is rewritten by every forecast: PostgreSQL must not compress
+    it (migration 0012)."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL's TOAST storage")
+    with database.engine.connect() as conn:
+        storage = conn.exec_driver_sql(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'question_stats'::regclass "
+            "AND attname = 'latest'").scalar()
+    assert storage == "e"

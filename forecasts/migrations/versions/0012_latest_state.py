@@ -10,7 +10,8 @@ forecaster's latest forecast (user, forecast id, time, probabilities) in one blo
 forecast: the next forecast updates the crowd from it instead of reading every
 forecaster's latest row again, whichever process records it. NULL means "not kept"
 (after a bulk import, a resolution or a rescore): the next forecast reads it from the
-forecasts table once, so existing rows need no value.
+forecasts table once, so existing rows need no value. On PostgreSQL the column is
+stored uncompressed (STORAGE EXTERNAL).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -24,6 +25,11 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column('question_stats', sa.Column('latest', sa.LargeBinary(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # Out of line and uncompressed: the blob is rewritten by every forecast, and
+        # compressing 40 kB of ids and times each time cost more (about 3 ms) than the
+        # rest of the forecast's writes together.
+        op.execute("ALTER TABLE question_stats ALTER COLUMN latest SET STORAGE EXTERNAL")
 
 
 def downgrade() -> None:
