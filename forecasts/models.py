@@ -398,7 +398,7 @@ class QuestionStats(Base):
     crowd_json: Mapped[str | None] = mapped_column(Text)
     # Bumped on every change: caches of the question's page and chart key on it.
     version: Mapped[int] = mapped_column(Integer, default=0)
-    # Each forecaster's latest forecast (question_stats.encode_latest), kept by every
+    # Each forecaster's latest forecast (latest_forecasts.encode_latest), kept by every
     # forecast for the next one; NULL: not kept, read from the forecasts table when needed.
     latest: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 

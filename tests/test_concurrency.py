@@ -40,7 +40,7 @@ def test_concurrent_forecasts_keep_the_figures_and_the_latest_state_exact(db_url
     the forecasts table's."""
     import numpy as np
 
-    from forecasts.services import question_stats
+    from forecasts.services import latest_forecasts, question_stats
 
     with database.transaction() as s:
         make_question(s, open_at="2020-01-01T00:00:00Z", close_at="2099-01-01T00:00:00Z")
@@ -67,7 +67,7 @@ def test_concurrent_forecasts_keep_the_figures_and_the_latest_state_exact(db_url
             (fresh.forecasters, fresh.forecasts, fresh.last_forecast_at, fresh.crowd)
         assert stored.forecasts == 32
         blob = s.scalar(select(QuestionStats.latest).where(QuestionStats.question_id == q.id))
-        kept = question_stats.decode_latest(blob, 2)
-        table = question_stats._latest_from_db(s, q)
+        kept = latest_forecasts.decode_latest(blob, 2)
+        table = latest_forecasts.from_table(s, q)
         for field in ("users", "ids", "at", "probs"):
             assert np.array_equal(getattr(kept, field), getattr(table, field)), field

@@ -12,19 +12,19 @@ import pytest
 from sqlalchemy import select
 
 from forecasts.models import Question, QuestionStats
-from forecasts.services import question_stats
+from forecasts.services import latest_forecasts, question_stats
 from forecasts.services.forecasts import submit_forecast
 from tests.builders import make_user
 from tests.test_question_stats import check_all, random_world
 
 
-def _kept(session, question: Question) -> question_stats.Latest | None:
+def _kept(session, question: Question) -> latest_forecasts.Latest | None:
     blob = session.scalar(select(QuestionStats.latest).where(
         QuestionStats.question_id == question.id))
-    return question_stats.decode_latest(blob, len(question.options))
+    return latest_forecasts.decode_latest(blob, len(question.options))
 
 
-def _same(a: question_stats.Latest, b: question_stats.Latest) -> bool:
+def _same(a: latest_forecasts.Latest, b: latest_forecasts.Latest) -> bool:
     return all(np.array_equal(getattr(a, f), getattr(b, f))
                for f in ("users", "ids", "at", "probs"))
 
@@ -50,7 +50,7 @@ def test_the_kept_state_gives_the_same_figures(app, seed):
                 raw = [rng.random() + 0.01 for _ in q.options]
                 submit_forecast(session, q, user, probabilities=[v / sum(raw) for v in raw], at=at)
             session.commit()
-            assert _same(_kept(session, q), question_stats._latest_from_db(session, q))
+            assert _same(_kept(session, q), latest_forecasts.from_table(session, q))
             check_all(session, questions)
         assert used > 30  # the kept state carried most forecasts
 
@@ -70,7 +70,7 @@ def test_a_rolled_back_forecast_leaves_the_kept_state(app):
         assert _same(_kept(session, q), before)
         submit_forecast(session, q, alice, probability=0.3, at=now)
         session.commit()
-        assert _same(_kept(session, q), question_stats._latest_from_db(session, q))
+        assert _same(_kept(session, q), latest_forecasts.from_table(session, q))
         check_all(session, questions)
 
 
@@ -87,18 +87,18 @@ def test_a_refresh_drops_the_kept_state_and_the_next_forecast_reads_it_afresh(ap
         assert _kept(session, q) is None
         submit_forecast(session, q, carol, probability=0.6, at=now - timedelta(days=1))
         session.commit()
-        assert _same(_kept(session, q), question_stats._latest_from_db(session, q))
+        assert _same(_kept(session, q), latest_forecasts.from_table(session, q))
         check_all(session, questions)
 
 
 def test_encoding_round_trips_and_refuses_another_number_of_options():
-    latest = question_stats.Latest(np.array([3, 7]), np.array([10, 11]),
+    latest = latest_forecasts.Latest(np.array([3, 7]), np.array([10, 11]),
                                    np.array([5, -2]), np.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]))
-    blob = question_stats.encode_latest(latest)
+    blob = latest_forecasts.encode_latest(latest)
     assert len(blob) == 8 + 2 * 8 * 6
-    assert _same(question_stats.decode_latest(blob, 3), latest)
-    assert question_stats.decode_latest(blob, 2) is None
-    assert question_stats.decode_latest(blob[:-1], 3) is None
-    assert question_stats.decode_latest(None, 3) is None
-    empty = question_stats.Latest(*(np.zeros(0, np.int64) for _ in range(3)), np.zeros((0, 2)))
-    assert _same(question_stats.decode_latest(question_stats.encode_latest(empty), 2), empty)
+    assert _same(latest_forecasts.decode_latest(blob, 3), latest)
+    assert latest_forecasts.decode_latest(blob, 2) is None
+    assert latest_forecasts.decode_latest(blob[:-1], 3) is None
+    assert latest_forecasts.decode_latest(None, 3) is None
+    empty = latest_forecasts.Latest(*(np.zeros(0, np.int64) for _ in range(3)), np.zeros((0, 2)))
+    assert _same(latest_forecasts.decode_latest(latest_forecasts.encode_latest(empty), 2), empty)

@@ -6,7 +6,7 @@ Create Date: 2026-12-04
 
 `question_stats.latest` holds, for a binary or multiple-choice question, each
 forecaster's latest forecast (user, forecast id, time, probabilities) in one blob
-(`forecasts.services.question_stats.encode_latest`), written in the transaction of every
+(`forecasts.services.latest_forecasts.encode_latest`), written in the transaction of every
 forecast: the next forecast updates the crowd from it instead of reading every
 forecaster's latest row again, whichever process records it. NULL means "not kept"
 (after a bulk import, a resolution or a rescore): the next forecast reads it from the
