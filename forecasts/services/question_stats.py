@@ -20,8 +20,9 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, insert, select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import Row, and_, delete, exists, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 import scoring
 from forecasts import timeutil
@@ -179,12 +180,20 @@ def refresh(session: Session, question_ids: Iterable[int] | None = None, *,
     return written
 
 
-def _locked(session: Session, question_id: int) -> QuestionStats | None:
-    # FOR UPDATE serialises concurrent forecasts on PostgreSQL; under READ COMMITTED
-    # the statements after it see what the transaction it waited for committed.
-    return session.scalars(select(QuestionStats).where(QuestionStats.question_id == question_id)
-                           .options(undefer(QuestionStats.latest)).with_for_update()
-                           .execution_options(populate_existing=True)).first()
+def _locked(session: Session, question_id: int) -> Row | None:
+    """The row's last forecast time and kept latest state, locked. FOR UPDATE serialises
+    concurrent forecasts on PostgreSQL; under READ COMMITTED the statements after it see
+    what the transaction it waited for committed. (Columns, not the mapped object: the
+    caller updates the row with a statement and expires any loaded copy.)"""
+    return session.execute(select(QuestionStats.last_forecast_at, QuestionStats.latest)
+                           .where(QuestionStats.question_id == question_id)
+                           .with_for_update()).first()
+
+
+def _expire_loaded(session: Session, question_id: int) -> None:
+    loaded = session.identity_map.get(identity_key(QuestionStats, question_id))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 def _insert_new(session: Session, stats: Stats) -> bool:
@@ -233,7 +242,7 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
                                 last_forecast_at=forecast.at if last is None or forecast.at > last
                                 else last, crowd_json=None, version=QuestionStats.version + 1),
                         execution_options={"synchronize_session": False})
-        session.expire(row)
+        _expire_loaded(session, question.id)
         return not again
     k = len(question.options)
     kept = latest_forecasts.decode_latest(row.latest, k)
@@ -248,7 +257,7 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
         crowd_json=None if crowd is None else json.dumps(crowd),
         latest=latest_forecasts.encode_latest(latest),
         version=QuestionStats.version + 1), execution_options={"synchronize_session": False})
-    session.expire(row)
+    _expire_loaded(session, question.id)
     return bool(first)
 
 
