@@ -246,9 +246,9 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
         return not again
     k = len(question.options)
     kept = latest_forecasts.decode_latest(row.latest, k)
-    first = kept is None or not np.isin(forecast.user_id, kept.users)
     latest = (latest_forecasts.with_forecast(kept, forecast) if kept is not None
               else latest_forecasts.from_table(session, question))
+    first = kept is None or len(latest.users) > len(kept.users)  # the user was added
     crowd, forecasters = latest_forecasts.crowd_of(latest, k, aggregator)
     last = row.last_forecast_at
     session.execute(update(QuestionStats).where(QuestionStats.question_id == question.id).values(
@@ -258,7 +258,7 @@ def on_forecast(session: Session, question: Question, forecast: Forecast, *,
         latest=latest_forecasts.encode_latest(latest),
         version=QuestionStats.version + 1), execution_options={"synchronize_session": False})
     _expire_loaded(session, question.id)
-    return bool(first)
+    return first
 
 
 def stats_for(session: Session, question_ids: Iterable[int], *,

@@ -55,17 +55,6 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def authenticate_token(session: Session, plain: str, *, touch: bool = False) -> User:
-    """The user a live bearer token belongs to; AuthenticationRequired otherwise.
-
-    `touch` records the use (`touch`); only write requests pass it, so reads stay
-    read-only."""
-    token = live_token(session, plain)
-    if touch:
-        touch_token(token)
-    return token.user
-
-
 def touch_token(token: ApiToken) -> None:
     """Record the token's use, kept to the minute (`TOUCH_EVERY`): a token writing many
     times a minute does not also rewrite its own row every time."""

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 
 from forecasts.models import ApiToken
-from forecasts.services.tokens import authenticate_token
+from forecasts.services.tokens import live_token
 
 
 def test_create_list_and_revoke(web, world, database):
@@ -15,7 +15,7 @@ def test_create_list_and_revoke(web, world, database):
     assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
     plain = re.search(r'value="(fct_[^"]+)"', created.text).group(1)
     with database.session() as s:
-        assert authenticate_token(s, plain).username == "alice"
+        assert live_token(s, plain).user.username == "alice"
     listing = web.get("/tokens")
     assert "my script" in listing.text and plain not in listing.text  # shown once only
     with database.session() as s:
